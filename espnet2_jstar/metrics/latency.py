@@ -13,7 +13,9 @@ own); the i-th hypothesis segment belongs to the i-th reference segment (both in
 order). Extra hypothesis segments are merged into the last reference segment; reference
 segments without a hypothesis segment, or whose hypothesis segment has no words, have
 no output and are left out of the latency means (their number is reported), as SimulEval
-skips instances without delays.
+skips instances without delays. Speaker tags are not words: a segment's first token is
+its first word after the tag. Delays are not clipped: a word emitted before its segment
+starts (early tag, or a word assigned to the wrong segment) has a negative delay.
 """
 
 from statistics import mean

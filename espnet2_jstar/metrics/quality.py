@@ -120,7 +120,9 @@ def bleu_chrf(
     }
 
 
-def align_words(hyp: Sequence[str], ref: Sequence[str]) -> List[Tuple[Optional[int], Optional[int]]]:
+def align_words(
+    hyp: Sequence[str], ref: Sequence[str]
+) -> List[Tuple[Optional[int], Optional[int]]]:
     """Levenshtein alignment of two word sequences.
 
     Ties are broken deterministically, preferring match/substitution, then deletion,

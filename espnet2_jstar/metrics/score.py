@@ -195,4 +195,3 @@ def score_decode_dir(
         result["rtf"] = real_time_factor([tokens[u] for u in utts if u in tokens])
         result["rtf"]["missing_utts"] = missing
     return result
-

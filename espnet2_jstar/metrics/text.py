@@ -14,6 +14,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 SPEAKER_TAGS: Tuple[str, ...] = ("<self>", "<other>")
 WORD_BOUNDARY = "\u2581"  # sentencepiece's "▁"
+SPACE_TOKEN = "<space>"  # ESPnet's word boundary for token_type "char"
 
 
 def tag_to_speaker(tag: str) -> str:
@@ -114,7 +115,8 @@ def pieces_to_words(
     A piece starting with ``▁`` starts a new word; a speaker tag (also ``▁<self>``) is a
     word of its own, and the piece after a tag starts a new word. A word's times are
     those of its last piece. Pieces that are only ``▁`` contribute nothing but a word
-    boundary, so empty words never appear.
+    boundary, so empty words never appear. ESPnet's char-level ``<space>`` token is a
+    word boundary too.
 
     Args:
         pieces: Dicts with ``piece``, ``t`` and ``wall`` (as in ``tokens.jsonl``).
@@ -131,6 +133,10 @@ def pieces_to_words(
     for p in pieces:
         piece, t, wall = p["piece"], float(p["t"]), float(p["wall"])
         bare = piece.lstrip(WORD_BOUNDARY)
+        if piece == SPACE_TOKEN:
+            if words:
+                words[-1][3] = True
+            continue
         if bare in tagset:
             words.append([bare, t, wall, True])
             continue

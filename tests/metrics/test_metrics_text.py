@@ -77,6 +77,13 @@ def test_pieces_to_words_first_piece_without_boundary_and_empty():
     assert pieces_to_words([]) == []
 
 
+def test_pieces_to_words_char_tokens_with_space():
+    pieces = [_p("<self>", 0.1, 0.1), _p("h", 0.2, 0.2), _p("i", 0.3, 0.3),
+              _p("<space>", 0.4, 0.4), _p("y", 0.5, 0.5), _p("o", 0.6, 0.6)]
+    assert [(w.word, w.t) for w in pieces_to_words(pieces)] == [
+        ("<self>", 0.1), ("hi", 0.3), ("yo", 0.6)]
+
+
 def test_pieces_to_words_missing_key():
     with pytest.raises(KeyError):
         pieces_to_words([{"piece": "▁a", "t": 0.1}])

@@ -1,0 +1,234 @@
+"""Collect ``score.json`` files (from ``jstar_score``) into a RESULTS.md table.
+
+Usage:
+    python -m espnet2_jstar.bin.make_results \\
+        --scores exp/*/decode_*/score.json --out RESULTS.md \\
+        [--title "mini_bilingual"] [--commands_file exp/commands.txt] [--plot lq.png]
+
+One row per score file (system), in the order given: WER, SA-WER, BLEU, chrF,
+speaker-tag accuracy (ASR, ST), first-token latency (ASR, ST), LAAL of ST (ideal and
+computation-aware), end offset (ASR, ST), RTF and thread count; then the sacrebleu
+signatures and, if given, the exact commands. ``parse_results_table`` reads the table
+back (used by CI).
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+MISSING = "-"
+
+
+def _get(*keys: str) -> Callable[[Dict], Optional[float]]:
+    def get(scores: Dict) -> Optional[float]:
+        cur = scores
+        for k in keys:
+            if not isinstance(cur, dict) or cur.get(k) is None:
+                return None
+            cur = cur[k]
+        return cur
+
+    return get
+
+
+# (header, getter, format spec)
+COLUMNS: List[Tuple[str, Callable[[Dict], Optional[float]], str]] = [
+    ("WER (%)", _get("asr", "wer"), ".2f"),
+    ("SA-WER (%)", _get("asr", "sa_wer"), ".2f"),
+    ("BLEU", _get("st", "bleu"), ".2f"),
+    ("chrF", _get("st", "chrf"), ".2f"),
+    ("Tag acc ASR (%)", _get("asr", "tag_acc", "word_acc"), ".1f"),
+    ("Tag acc ST (%)", _get("st", "tag_acc", "word_acc"), ".1f"),
+    ("First token ASR (ms)", _get("asr", "latency", "ideal", "first_token_ms"), ".0f"),
+    ("First token ST (ms)", _get("st", "latency", "ideal", "first_token_ms"), ".0f"),
+    ("LAAL ST (ms)", _get("st", "latency", "ideal", "laal_ms"), ".0f"),
+    ("LAAL ST CA (ms)", _get("st", "latency", "computation_aware", "laal_ms"), ".0f"),
+    ("End offset ASR (ms)", _get("asr", "latency", "ideal", "end_offset_ms"), ".0f"),
+    ("End offset ST (ms)", _get("st", "latency", "ideal", "end_offset_ms"), ".0f"),
+    ("RTF", _get("rtf", "rtf"), ".3f"),
+    ("Threads", _get("rtf", "threads"), ""),
+]
+
+DEFINITIONS = """\
+Definitions: WER and BLEU/chrF with speaker tags stripped; SA-WER = WER per speaker role
+(words of all `<self>` / `<other>` segments concatenated); tag acc = share of aligned
+(matched or substituted) words whose speaker tag agrees with the reference. Latencies follow
+SimulEval (word level) per reference segment, delays from the segment start, mean over
+segments with output: first token = first word's delay, LAAL = length-adaptive average
+lagging, end offset = last word minus segment end; ideal = audio consumed at emission,
+CA = computation-aware (plus compute time). RTF = compute / audio seconds, streaming,
+batch 1, with the thread count shown."""
+
+
+def _fmt(value, spec: str) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, list):
+        return "/".join(str(v) for v in value)
+    return format(value, spec) if spec else str(value)
+
+
+def load_scores(paths: Sequence[str]) -> List[Dict]:
+    """Read score files; a missing ``system`` name becomes the file's directory path."""
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            scores = json.load(f)
+        scores.setdefault("system", os.path.dirname(path) or path)
+        out.append(scores)
+    return out
+
+
+def results_markdown(
+    scores: Sequence[Dict], title: str = "Results", commands: Optional[str] = None
+) -> str:
+    """Render the RESULTS.md text.
+
+    Args:
+        scores: Score dicts (``jstar_score`` output), one per system.
+        title: Heading of the page.
+        commands: Exact commands that produced the results, or None.
+
+    Returns:
+        The Markdown text.
+    """
+    headers = ["System"] + [h for h, _, _ in COLUMNS]
+    lines = [f"# {title}", "", "| " + " | ".join(headers) + " |"]
+    lines.append("|" + "|".join(["---"] + ["---:"] * len(COLUMNS)) + "|")
+    for s in scores:
+        cells = [str(s["system"]).replace("|", "/")]
+        cells += [_fmt(get(s), spec) for _, get, spec in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", DEFINITIONS, "", "## sacrebleu signatures", ""]
+    sigs: Dict[Tuple[str, str], List[str]] = {}
+    for s in scores:
+        st = s.get("st") or {}
+        for metric in ("bleu", "chrf"):
+            sig = st.get(f"{metric}_signature")
+            if sig:
+                sigs.setdefault((metric, sig), []).append(str(s["system"]))
+    if not sigs:
+        lines.append("(no ST scores)")
+    for (metric, sig), systems in sigs.items():
+        lines.append(f"- {metric.upper() if metric == 'bleu' else 'chrF'}: `{sig}` "
+                     f"({', '.join(systems)})")
+    if commands is not None:
+        lines += ["", "## Commands", "", "```bash", commands.rstrip("\n"), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def parse_results_table(path: str) -> List[Dict]:
+    """Parse the results table of a RESULTS.md back into rows.
+
+    The table is the first Markdown table whose first header cell is ``System``.
+
+    Args:
+        path: The RESULTS.md file.
+
+    Returns:
+        One dict per row, header -> value: ``System`` a string, other cells floats,
+        None for ``-``; ``Threads`` stays a string when it lists several counts.
+
+    Raises:
+        ValueError: If there is no such table, or a row has the wrong number of cells.
+    """
+    with open(path, encoding="utf-8") as f:
+        lines = [ln.strip() for ln in f]
+
+    def cells(line: str) -> List[str]:
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    start = next(
+        (i for i, ln in enumerate(lines) if ln.startswith("|") and cells(ln)[0] == "System"),
+        None,
+    )
+    if start is None or start + 1 >= len(lines) or not set(lines[start + 1]) <= set("|-: "):
+        raise ValueError(f"{path}: no results table with a 'System' column")
+    headers = cells(lines[start])
+    rows = []
+    for lineno in range(start + 2, len(lines)):
+        line = lines[lineno]
+        if not line.startswith("|"):
+            break
+        values = cells(line)
+        if len(values) != len(headers):
+            raise ValueError(
+                f"{path}:{lineno + 1}: {len(values)} cells, expected {len(headers)}"
+            )
+        row: Dict = {headers[0]: values[0]}
+        for h, v in zip(headers[1:], values[1:]):
+            if v == MISSING:
+                row[h] = None
+            else:
+                try:
+                    row[h] = float(v)
+                except ValueError:
+                    row[h] = v
+        rows.append(row)
+    return rows
+
+
+def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: str) -> None:
+    """Latency–quality scatter plot (LAAL in ms vs BLEU), one labelled point per system.
+
+    Args:
+        points: ``(label, laal_ms, bleu)`` triples; points with a None value are skipped.
+        out_png: Output image path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for label, laal, bleu in points:
+        if laal is None or bleu is None:
+            continue
+        ax.scatter([laal], [bleu])
+        ax.annotate(label, (laal, bleu), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("LAAL ST (ms)")
+    ax.set_ylabel("BLEU")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """Command-line parser."""
+    p = argparse.ArgumentParser(description="Make a RESULTS.md table from score.json files.")
+    p.add_argument("--scores", nargs="+", required=True, help="score.json files, one per system")
+    p.add_argument("--out", required=True, help="output Markdown file")
+    p.add_argument("--title", default="Results", help="page heading")
+    p.add_argument("--commands_file", default=None, help="file with the exact commands run")
+    p.add_argument("--plot", default=None, help="also write a LAAL-vs-BLEU plot (PNG)")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point."""
+    args = get_parser().parse_args(argv)
+    scores = load_scores(args.scores)
+    commands = None
+    if args.commands_file:
+        with open(args.commands_file, encoding="utf-8") as f:
+            commands = f.read()
+    text = results_markdown(scores, args.title, commands)
+    tmp = f"{args.out}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, args.out)
+    parse_results_table(args.out)  # the table must read back
+    if args.plot:
+        get_laal = _get("st", "latency", "ideal", "laal_ms")
+        plot_latency_quality(
+            [(str(s["system"]), get_laal(s), _get("st", "bleu")(s)) for s in scores], args.plot
+        )
+    print(f"wrote {args.out} ({len(scores)} systems)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
