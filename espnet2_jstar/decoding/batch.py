@@ -1,0 +1,113 @@
+"""Utterance-level decoding of both JSTAR streams (full-context or chunk-masked).
+
+``mode="chunked"`` runs each encoder on the whole utterance under its decoding chunk mask,
+which gives exactly the encoder outputs of real streaming (see ``decoding.streamer``);
+``mode="full"`` lifts the chunk masks (full attention context, an upper bound).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+from espnet2_jstar.decoding.search import TransducerSearch
+from espnet2_jstar.decoding.text import TokenDecoder
+from espnet2_jstar.models.jstar_model import JSTARModel
+
+
+@dataclass
+class StreamResult:
+    """One stream's hypothesis.
+
+    Attributes:
+        token_int: Token ids. tokens: Token strings. text: Detokenised text.
+        frames: Encoder frame index at which each token was emitted.
+    """
+
+    token_int: List[int] = field(default_factory=list)
+    tokens: List[str] = field(default_factory=list)
+    text: str = ""
+    frames: List[int] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def full_context(model: JSTARModel):
+    """Temporarily lift the chunk masks of chunked encoders (full attention)."""
+    saved = []
+    for enc in (model.fast_encoder, model.slow_encoder):
+        if enc is not None and hasattr(enc, "num_left_chunks"):
+            saved.append((enc, enc.chunk_size, enc.num_left_chunks))
+            enc.chunk_size, enc.num_left_chunks = 0, 0
+    try:
+        yield
+    finally:
+        for enc, cs, nl in saved:
+            enc.chunk_size, enc.num_left_chunks = cs, nl
+
+
+class JSTARSpeech2Text:
+    """Decode utterances with both heads.
+
+    Args:
+        model: A trained :class:`JSTARModel` (eval mode is set here).
+        beam_size: 1 = greedy, >1 = ESPnet beam search.
+        mode: "chunked" (same outputs as streaming) or "full" (full context).
+        asr_tokens, st_tokens: Token decoders (ids -> pieces -> text).
+    """
+
+    def __init__(
+        self,
+        model: JSTARModel,
+        asr_tokens: TokenDecoder,
+        st_tokens: TokenDecoder,
+        beam_size: int = 1,
+        mode: str = "chunked",
+        max_sym_per_frame: int = 3,
+    ) -> None:
+        if mode not in ("chunked", "full"):
+            raise ValueError(f"mode must be 'chunked' or 'full', got {mode!r}")
+        self.model = model.eval()
+        self.mode = mode
+        self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
+        self.asr_search = TransducerSearch(
+            model.asr_head.decoder, model.asr_head.joint_network, beam_size, max_sym_per_frame
+        )
+        self.st_search = TransducerSearch(
+            model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame
+        )
+
+    @torch.no_grad()
+    def __call__(self, speech) -> Dict[str, StreamResult]:
+        """Decode one utterance.
+
+        Args:
+            speech: Waveform (S,) or (S, C), numpy or torch.
+
+        Returns:
+            {"asr": StreamResult, "st": StreamResult}
+        """
+        if isinstance(speech, np.ndarray):
+            speech = torch.from_numpy(speech)
+        speech = speech.float().unsqueeze(0)
+        lengths = torch.tensor([speech.size(1)])
+        ctx = full_context(self.model) if self.mode == "full" else contextlib.nullcontext()
+        with ctx:
+            fast, fast_lens, slow, slow_lens = self.model.encode(speech, lengths)
+        out = {}
+        for name, search, enc, tok in (
+            ("asr", self.asr_search, fast[0], self.asr_tokens),
+            ("st", self.st_search, slow[0], self.st_tokens),
+        ):
+            state = search.init_state(enc.device)
+            search.step(enc, state, final=True)
+            out[name] = StreamResult(
+                token_int=list(state.tokens),
+                tokens=tok.ids2tokens(state.tokens),
+                text=tok.ids2text(state.tokens),
+                frames=list(state.frames),
+            )
+        return out

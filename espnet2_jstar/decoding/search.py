@@ -1,0 +1,166 @@
+"""Transducer search for one head, frame-synchronous and resumable chunk by chunk.
+
+Beam search is ESPnet's ``BeamSearchTransducer`` (its ``search_cache`` carries hypotheses
+between chunks; one instance per stream holds that stream's state). Greedy search is
+hand-written because ESPnet has none for ``asr_transducer`` (beam 1 still runs the full beam
+machinery), and because it must record the encoder frame at which each token was emitted and
+keep a bounded state on arbitrarily long streams: ESPnet's predictors cache ``score()`` results
+keyed by the whole label history, which grows without bound, so the predictor is stepped
+directly here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+import torch
+
+from espnet2.asr_transducer.beam_search_transducer import BeamSearchTransducer
+from espnet2.asr_transducer.decoder.abs_decoder import AbsDecoder
+from espnet2.asr_transducer.decoder.stateless_decoder import StatelessDecoder
+from espnet2.asr_transducer.joint_network import JointNetwork
+
+
+def predictor_step(decoder: AbsDecoder, token: int, state: Any):
+    """Advance a predictor by one token without ESPnet's unbounded score cache.
+
+    Returns:
+        out: Predictor output. (D_dec,)
+        state: New predictor state.
+    """
+    label = torch.full((1, 1), token, dtype=torch.long, device=decoder.device)
+    embed = decoder.embed(label)
+    if isinstance(decoder, StatelessDecoder):
+        return embed[0, 0], None
+    out, state = decoder.rnn_forward(embed, state)
+    return out[0, 0], state
+
+
+@dataclass
+class SearchState:
+    """Per-stream search state of one head.
+
+    Attributes:
+        tokens: Emitted token ids (no blank), best hypothesis.
+        frames: Encoder frame index at which each token was (first) emitted.
+        num_frames: Encoder frames consumed so far.
+        dec_state, dec_out: Greedy: predictor state/output after the last token.
+        beam: Beam search: the stream's ``BeamSearchTransducer`` (holds its cache).
+        history: Beam search: (frames consumed, best yseq) after each call, for emission times.
+    """
+
+    tokens: List[int] = field(default_factory=list)
+    frames: List[int] = field(default_factory=list)
+    num_frames: int = 0
+    dec_state: Any = None
+    dec_out: Optional[torch.Tensor] = None
+    beam: Optional[BeamSearchTransducer] = None
+
+
+class TransducerSearch:
+    """Greedy or beam search over a stream of encoder frames for one transducer head.
+
+    Args:
+        decoder: Predictor.
+        joint_network: Joiner.
+        beam_size: 1 = greedy; >1 = ESPnet beam search (``search_type``).
+        max_sym_per_frame: Greedy: symbols emitted per frame at most.
+        search_type: ESPnet search type for beam search ("default", "tsd", "maes").
+        blank_id: Blank index.
+    """
+
+    def __init__(
+        self,
+        decoder: AbsDecoder,
+        joint_network: JointNetwork,
+        beam_size: int = 1,
+        max_sym_per_frame: int = 3,
+        search_type: str = "default",
+        blank_id: int = 0,
+    ) -> None:
+        self.decoder = decoder
+        self.joint = joint_network
+        self.beam_size = beam_size
+        self.max_sym = max_sym_per_frame
+        self.search_type = search_type
+        self.blank_id = blank_id
+
+    def init_state(self, device: torch.device = torch.device("cpu")) -> SearchState:
+        self.decoder.set_device(device)
+        st = SearchState()
+        if self.beam_size > 1:
+            st.beam = BeamSearchTransducer(
+                self.decoder, self.joint, self.beam_size, search_type=self.search_type,
+                streaming=True,
+            )
+        else:
+            st.dec_state = self.decoder.init_state(1)
+            st.dec_out, st.dec_state = predictor_step(self.decoder, self.blank_id, st.dec_state)
+        return st
+
+    @torch.no_grad()
+    def step(self, enc_out: torch.Tensor, state: SearchState, final: bool = False) -> List[int]:
+        """Consume encoder frames and return the tokens newly committed.
+
+        Args:
+            enc_out: New encoder frames. (T, D_enc)
+            state: The stream's search state (updated).
+            final: End of stream.
+
+        Returns:
+            New token ids (greedy: emitted now; beam: the best hypothesis' new suffix —
+            earlier tokens are kept as emitted, see ``finalize``).
+        """
+        if self.beam_size > 1:
+            return self._beam_step(enc_out, state, final)
+        new: List[int] = []
+        if enc_out.size(0) == 0:
+            return new
+        enc_proj = self.joint.lin_enc(enc_out)
+        for t in range(enc_proj.size(0)):
+            for _ in range(self.max_sym):
+                logits = self.joint(
+                    enc_proj[t], self.joint.lin_dec(state.dec_out), no_projection=True
+                )
+                tok = int(logits.argmax(-1))
+                if tok == self.blank_id:
+                    break
+                state.tokens.append(tok)
+                state.frames.append(state.num_frames + t)
+                new.append(tok)
+                state.dec_out, state.dec_state = predictor_step(
+                    self.decoder, tok, state.dec_state
+                )
+            # end of symbols for this frame
+        state.num_frames += enc_proj.size(0)
+        return new
+
+    def _beam_step(self, enc_out: torch.Tensor, state: SearchState, final: bool) -> List[int]:
+        beam = state.beam
+        if enc_out.size(0) > 0:
+            hyps = beam(enc_out, is_final=False)
+            state.num_frames += enc_out.size(0)
+            best = max(hyps, key=lambda h: h.score / (len(h.yseq) if beam.score_norm else 1))
+            yseq = [y for y in best.yseq[1:]]
+            # a token's emission time: when the best hypothesis' prefix up to it last changed
+            keep = 0
+            while keep < min(len(yseq), len(state.tokens)) and yseq[keep] == state.tokens[keep]:
+                keep += 1
+            state.tokens = state.tokens[:keep] + yseq[keep:]
+            state.frames = state.frames[:keep] + [state.num_frames - 1] * (len(yseq) - keep)
+            self.decoder.score_cache = {}
+            new = yseq[keep:]
+        else:
+            new = []
+        if final:
+            if beam.search_cache is not None:
+                nbest = beam.sort_nbest(beam.search_cache)
+                yseq = list(nbest[0].yseq[1:])
+                keep = 0
+                while keep < min(len(yseq), len(state.tokens)) and yseq[keep] == state.tokens[keep]:
+                    keep += 1
+                state.tokens = state.tokens[:keep] + yseq[keep:]
+                state.frames = state.frames[:keep] + [max(state.num_frames - 1, 0)] * (len(yseq) - keep)
+                beam.reset_cache()
+        return new

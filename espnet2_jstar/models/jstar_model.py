@@ -1,0 +1,216 @@
+"""JSTAR: a fast streaming encoder drives the ASR transducer, a slow streaming encoder
+cascaded on it drives the ST transducer (arXiv 2412.15415).
+
+The model is an ESPnet ``AbsESPnetModel``: the trainer calls ``forward(speech, src_text,
+text)`` and logs the returned stats per branch (``loss_asr``, ``loss_st``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+
+from espnet2.asr.ctc import CTC
+from espnet2.asr.frontend.abs_frontend import AbsFrontend
+from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.asr_transducer.decoder.abs_decoder import AbsDecoder
+from espnet2.asr_transducer.joint_network import JointNetwork
+from espnet2.asr_transducer.utils import get_transducer_task_io
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2_jstar.encoders.abs_encoder import AbsJSTAREncoder
+from espnet2_jstar.losses import AbsTransducerLoss
+
+
+class TransducerHead(torch.nn.Module):
+    """One transducer branch: predictor + joiner + loss (+ optional auxiliary CTC).
+
+    Encoder, predictor and joiner stay separable (sherpa-onnx style) so the streaming
+    decoder can drive them directly.
+    """
+
+    def __init__(
+        self,
+        decoder: AbsDecoder,
+        joint_network: JointNetwork,
+        loss: AbsTransducerLoss,
+        vocab_size: int,
+        encoder_size: int,
+        ctc_weight: float = 0.0,
+        blank_id: int = 0,
+        ignore_id: int = -1,
+    ) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.joint_network = joint_network
+        self.loss = loss
+        self.ctc = CTC(vocab_size, encoder_size) if ctc_weight > 0 else None
+        self.ctc_weight = ctc_weight
+        self.blank_id = blank_id
+        self.ignore_id = ignore_id
+
+    def forward(
+        self, enc_out: torch.Tensor, enc_lens: torch.Tensor, labels: torch.Tensor
+    ) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """Transducer (+CTC) loss of one branch.
+
+        Args:
+            enc_out: Encoder output. (B, T, D)
+            enc_lens: Encoder lengths. (B,)
+            labels: Targets padded with ``ignore_id``. (B, U)
+
+        Returns:
+            loss: Scalar.
+            stats: Floats for the reporter.
+        """
+        decoder_in, target, t_len, u_len = get_transducer_task_io(
+            labels, enc_lens, ignore_id=self.ignore_id, blank_id=self.blank_id
+        )
+        self.decoder.set_device(enc_out.device)
+        dec_out = self.decoder(decoder_in)
+        loss, info = self.loss(enc_out, dec_out, self.joint_network, target, t_len, u_len)
+        stats = {"rnnt": loss.detach().item(), **info}
+        if self.ctc is not None:
+            ctc_in_lens = enc_lens.to(torch.long)
+            loss_ctc = self.ctc(enc_out, ctc_in_lens, target, u_len)
+            stats["ctc"] = loss_ctc.detach().item()
+            loss = (1 - self.ctc_weight) * loss + self.ctc_weight * loss_ctc
+        return loss, stats
+
+
+class JSTARModel(AbsESPnetModel):
+    """Joint streaming ASR + ST transducer.
+
+    Args:
+        vocab_size: ST (and, unless ``src_vocab_size`` is given, ASR) vocabulary size.
+        token_list: ST token list.
+        frontend, specaug, normalize: Feature extraction (ESPnet modules).
+        fast_encoder: Streaming encoder feeding the ASR head.
+        slow_encoder: Streaming encoder on the fast output feeding the ST head
+            (``None``: the ST head reads the fast encoder, an ablation).
+        asr_head, st_head: :class:`TransducerHead` of each stream.
+        asr_weight: λ in ``λ·ASR + (1−λ)·ST``.
+        src_token_list: ASR token list when the two streams use separate vocabularies.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        token_list: List[str],
+        frontend: Optional[AbsFrontend],
+        specaug: Optional[AbsSpecAug],
+        normalize: Optional[AbsNormalize],
+        fast_encoder: AbsJSTAREncoder,
+        slow_encoder: Optional[AbsJSTAREncoder],
+        asr_head: TransducerHead,
+        st_head: TransducerHead,
+        asr_weight: float = 0.5,
+        src_token_list: Optional[List[str]] = None,
+        blank_id: int = 0,
+        ignore_id: int = -1,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= asr_weight <= 1.0:
+            raise ValueError(f"asr_weight must be in [0, 1], got {asr_weight}")
+        self.vocab_size = vocab_size
+        self.token_list = list(token_list)
+        self.src_token_list = list(src_token_list or token_list)
+        self.frontend = frontend
+        self.specaug = specaug
+        self.normalize = normalize
+        self.fast_encoder = fast_encoder
+        self.slow_encoder = slow_encoder
+        self.asr_head = asr_head
+        self.st_head = st_head
+        self.asr_weight = asr_weight
+        self.blank_id = blank_id
+        self.ignore_id = ignore_id
+        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long), persistent=False)
+
+    # ------------------------------------------------------------------ features
+    def extract_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Waveform (B, S[, C]) -> features (B, T, F) with SpecAug (training) and norm."""
+        if self.frontend is not None:
+            feats, feats_lengths = self.frontend(speech, speech_lengths)
+        else:
+            feats, feats_lengths = speech, speech_lengths
+        if self.specaug is not None and self.training:
+            feats, feats_lengths = self.specaug(feats, feats_lengths)
+        if self.normalize is not None:
+            feats, feats_lengths = self.normalize(feats, feats_lengths)
+        return feats, feats_lengths
+
+    def encode(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Whole-utterance encoding with each encoder's chunk mask.
+
+        Returns:
+            fast_out (B, T_f, D_f), fast_lens (B,), slow_out (B, T_s, D_s), slow_lens (B,)
+        """
+        feats, feats_lengths = self.extract_feats(speech, speech_lengths)
+        fast_out, fast_lens = self.fast_encoder(feats, feats_lengths)
+        if self.slow_encoder is None:
+            return fast_out, fast_lens, fast_out, fast_lens
+        slow_out, slow_lens = self.slow_encoder(fast_out, fast_lens)
+        return fast_out, fast_lens, slow_out, slow_lens
+
+    # ------------------------------------------------------------------ training
+    def forward(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        src_text: torch.Tensor,
+        src_text_lengths: torch.Tensor,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """Joint loss.
+
+        Args:
+            speech: Waveforms. (B, S) or (B, S, C)
+            speech_lengths: (B,)
+            src_text: ASR targets, padded with -1. (B, U_asr)
+            src_text_lengths: (B,)
+            text: ST targets, padded with -1. (B, U_st)
+            text_lengths: (B,)
+
+        Returns:
+            loss, stats, batch weight (ESPnet convention).
+        """
+        batch_size = speech.shape[0]
+        if self.training:
+            self.num_updates += 1
+            for head in (self.asr_head, self.st_head):
+                head.loss.set_step(int(self.num_updates))
+        src_text = src_text[:, : src_text_lengths.max()]
+        text = text[:, : text_lengths.max()]
+        fast_out, fast_lens, slow_out, slow_lens = self.encode(speech, speech_lengths)
+        if fast_out.size(1) == 0 or slow_out.size(1) == 0:
+            raise ValueError(
+                f"utterances {kwargs.get('utt_id', '?')} are too short for the encoders' "
+                "subsampling (no encoder frames left)"
+            )
+        loss_asr, s_asr = self.asr_head(fast_out, fast_lens, src_text)
+        loss_st, s_st = self.st_head(slow_out, slow_lens, text)
+        lam = self.asr_weight
+        loss = lam * loss_asr + (1 - lam) * loss_st
+        stats = {"loss": loss.detach(), "loss_asr": loss_asr.detach(), "loss_st": loss_st.detach()}
+        stats.update({f"asr_{k}": torch.tensor(v) for k, v in s_asr.items()})
+        stats.update({f"st_{k}": torch.tensor(v) for k, v in s_st.items()})
+        from espnet2.torch_utils.device_funcs import force_gatherable
+
+        return force_gatherable((loss, stats, batch_size), loss.device)
+
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
+        """Features for ESPnet's collect_stats (global MVN)."""
+        if self.frontend is None:
+            return {"feats": speech, "feats_lengths": speech_lengths}
+        feats, feats_lengths = self.frontend(speech, speech_lengths)
+        return {"feats": feats, "feats_lengths": feats_lengths}
