@@ -28,7 +28,8 @@ def load_geometry(array_json: Optional[str], mic_positions: Optional[List[List[f
     if array_json is not None:
         geo = ArrayGeometry.from_json(array_json)
         if mouth_position is not None or reference_mic is not None:
-            raise ValueError("mouth_position/reference_mic come from array_json; do not repeat them")
+            raise ValueError("mouth_position/reference_mic come from array_json; "
+                             "do not repeat them")
     elif mic_positions is not None:
         geo = ArrayGeometry(mic_positions=[list(map(float, p)) for p in mic_positions],
                             mouth_position=list(mouth_position or MOUTH), sample_rate=fs,

@@ -60,7 +60,8 @@ def test_matches_reference_computation():
 
 
 def test_yaml_construction():
-    conf = yaml.safe_load("frontend: fbank\nfrontend_conf: {n_mels: 64, num_channels: 7, channel: 2}")
+    conf = yaml.safe_load(
+        "frontend: fbank\nfrontend_conf: {n_mels: 64, num_channels: 7, channel: 2}")
     fe = FRONTEND_CHOICES[conf["frontend"]](**conf["frontend_conf"])
     feats, _ = fe(torch.randn(1, 800, 7), torch.tensor([800]))
     assert feats.shape == (1, 3, 64) and fe.num_channels == 7
