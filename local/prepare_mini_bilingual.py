@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stage 1 (mini_bilingual): synthetic bilingual en-es conversations (grammar + TTS) -> dry material.
+"""Stage 1 (mini_bilingual): synthetic en-es conversations (grammar + TTS) -> dry material.
 
 Thin wrapper around ``espnet2_jstar.data.synthetic``.
 

@@ -4,7 +4,8 @@
 Thin wrapper around ``espnet2_jstar.data.simulate``.
 
 Usage:
-    python local/simulate_array.py --in_dir data/dry --out_dir data --nj 2 --seed 0 [--single_channel]
+    python local/simulate_array.py --in_dir data/dry --out_dir data --nj 2 --seed 0
+    python local/simulate_array.py --in_dir data/dry --out_dir data --single_channel
 """
 
 import sys

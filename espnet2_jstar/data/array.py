@@ -101,7 +101,8 @@ class ArrayGeometry:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         geo = cls.__new__(cls)
         for k, f in cls.__dataclass_fields__.items():
-            setattr(geo, k, known.get(k, f.default_factory() if callable(f.default_factory) else f.default))
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            setattr(geo, k, known.get(k, default))
         geo.validate(str(path))
         return geo
 

@@ -58,8 +58,8 @@ def write_data_dir(out_dir: str | os.PathLike, records: Iterable[Dict],
         "src_text": [f"{r['utt_id']} {r['src_text']}" for r in recs],
         "text": [f"{r['utt_id']} {r['text']}" for r in recs],
         "utt2spk": [f"{r['utt_id']} {r['spk']}" for r in recs],
-        "spk2utt": [f"{s} {' '.join(u)}" for s, u in sorted(spk2utt.items(),
-                                                           key=lambda kv: _byte_key(kv[0]))],
+        "spk2utt": [f"{s} {' '.join(u)}"
+                    for s, u in sorted(spk2utt.items(), key=lambda kv: _byte_key(kv[0]))],
         "segments.jsonl": [json.dumps({"utt_id": r["utt_id"], "segments": [
             {k: s[k] for k in SEGMENT_KEYS} for s in r["segments"]]}, ensure_ascii=False)
             for r in recs],

@@ -22,8 +22,8 @@ import random
 from dataclasses import dataclass
 from typing import FrozenSet, List, Optional, Sequence, Tuple
 
-from espnet2_jstar.data.lexicon import (CONCRETE, Adjective, Lexicon, Noun, Verb, en_indefinite,
-                                         load_lexicon)
+from espnet2_jstar.data.lexicon import (
+    CONCRETE, Adjective, Lexicon, Noun, Verb, en_indefinite, load_lexicon)
 from espnet2_jstar.data.numbers import en_number, es_number
 
 Pair = Tuple[str, str]  # (adjective, noun) English lemmas
@@ -74,6 +74,7 @@ _ES_DET = {  # determiner → (masc sg, fem sg, masc pl, fem pl)
     "this": ("este", "esta", "estos", "estas"), "that": ("ese", "esa", "esos", "esas"),
     "my": ("mi", "mi", "mis", "mis"), "your": ("tu", "tu", "tus", "tus"),
     "our": ("nuestro", "nuestra", "nuestros", "nuestras")}
+_DEFAULT_DETS = ("the", "the", "the", "a", "this", "that", "my", "your", "our")
 _EN_PLURAL_DET = {"the": "the", "this": "these", "that": "those", "my": "my", "your": "your",
                   "our": "our", "a": "some"}
 
@@ -147,8 +148,7 @@ class Grammar:
         return plural
 
     def random_np(self, rng, ph: _Phrase, nouns: Sequence[Noun], banned, focus=None,
-                  p_adj: float = 0.5, dets=("the", "the", "the", "a", "this", "that", "my",
-                                             "your", "our"), p_plural: float = 0.3,
+                  p_adj: float = 0.5, dets=_DEFAULT_DETS, p_plural: float = 0.3,
                   allow_count: bool = True) -> Tuple[Noun, bool]:
         """Sample and append a noun phrase; ``focus`` forces an (adjective, noun) pair.
 
@@ -382,8 +382,8 @@ class Grammar:
             ph.add("please", "por favor")
 
     def t_time(self, rng, ph, banned, focus=None):
-        noun = self._pick(rng, self.nouns_for(["vehicle"]) + self.nouns_for(["=class", "=meeting",
-                                                                              "=party", "=movie"]))
+        events = self.nouns_for(["=class", "=meeting", "=party", "=movie"])
+        noun = self._pick(rng, self.nouns_for(["vehicle"]) + events)
         hour = rng.randint(1, 12)
         self.noun_phrase(rng, noun, ph, det="the")
         es_hour = ["a", "la", "una"] if hour == 1 else ["a", "las", es_number(hour, "f")]

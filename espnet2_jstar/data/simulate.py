@@ -53,11 +53,13 @@ def _draw(rng: np.random.Generator, r) -> float:
 
 def simulate_utterance(conv: Dict, geo: ArrayGeometry, opts: SceneOptions, seed: int,
                        single_channel: bool = False, out_path: Optional[str] = None,
-                       skip_complete: bool = True):
+                       skip_complete: bool = True, return_components: bool = False):
     """Simulate one conversation; returns (info dict, (channels, samples) array or None).
 
     With ``out_path`` the wav is written (atomically) and the array is not returned; an
-    already complete file is skipped when ``skip_complete``.
+    already complete file is skipped when ``skip_complete``. ``return_components`` returns
+    ``{"speech", "noise", "self_mask", "other_mask"}`` (before the peak limiter) instead of
+    the mixture, for tests and analysis.
     """
     fs = geo.sample_rate
     rng = np.random.default_rng([seed, zlib.crc32(conv["utt_id"].encode("utf-8"))])
@@ -103,7 +105,11 @@ def simulate_utterance(conv: Dict, geo: ArrayGeometry, opts: SceneOptions, seed:
     mics = np.asarray(geo.mic_positions)[mic_index] if mic_index else geo.mic_positions
     noise = diffuse_noise(n, mics, fs, rng, opts.noise)
     noise *= math.sqrt(p_speech / 10 ** (snr / 10) / (float(np.mean(noise[r] ** 2)) + 1e-20))
-    mix = (speech + noise) * (10 ** (level / 20) / math.sqrt(p_speech))
+    gain = 10 ** (level / 20) / math.sqrt(p_speech)
+    if return_components:
+        return info, {"speech": speech * gain, "noise": noise * gain,
+                      "self_mask": masks["self"], "other_mask": masks["other"]}
+    mix = (speech + noise) * gain
     peak = float(np.abs(mix).max())
     if peak > 0.98:
         mix *= 0.98 / peak

@@ -50,7 +50,8 @@ class _Errors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            more = " (stopped at the first %d)" % self.limit if len(self.items) >= self.limit else ""
+            full = len(self.items) >= self.limit
+            more = f" (stopped at the first {self.limit})" if full else ""
             raise DataValidationError(f"{len(self.items)} problem(s){more}:\n" + "\n".join(
                 self.items))
 
