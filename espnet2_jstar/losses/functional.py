@@ -309,6 +309,7 @@ def rnnt_loss_pruned(
     target_lengths: torch.Tensor,
     blank: int = 0,
     reduction: str = "mean",
+    reuse_logits_memory: bool = False,
 ) -> torch.Tensor:
     """Exact RNN-T loss on the lattice restricted to ``ranges``.
 
@@ -321,6 +322,8 @@ def rnnt_loss_pruned(
         ranges: (B, T, S) integer, consecutive positions in [0, U], window starts
             non-decreasing in t (as from :func:`get_rnnt_prune_ranges`).
         logit_lengths, target_lengths, blank, reduction: as in :func:`rnnt_loss`.
+        reuse_logits_memory: overwrite ``logits`` with its softmax, then its gradient
+            (one (B, T, S, V) buffer less); only if nothing reads ``logits`` afterwards.
 
     Returns:
         Scalar, or (B,) for ``reduction="none"``; +inf where no path survives.
@@ -346,7 +349,8 @@ def rnnt_loss_pruned(
                          "window starts non-decreasing over the real frames")
     rg = torch.where(real, rg, k)  # padded frames: any distinct in-range positions
     sym_idx = tg.gather(1, rg.reshape(B, T * S)).reshape(B, T, S)
-    lp = log_softmax_gather(logits, torch.stack([torch.full_like(sym_idx, blank), sym_idx], -1))
+    idx = torch.stack([torch.full_like(sym_idx, blank), sym_idx], -1)
+    lp = log_softmax_gather(logits, idx, reuse_logits_memory)
     blank_full = logits.new_zeros(B, T, U + 1).scatter(2, rg, lp[..., 0])
     sym_full = logits.new_zeros(B, T, U + 1).scatter(2, rg, lp[..., 1])
     in_window = torch.zeros(B, T, U + 1, dtype=torch.bool, device=rg.device)

@@ -201,37 +201,51 @@ def lattice_logprob(
 class _LogSoftmaxGather(torch.autograd.Function):
     """``out[..., k] = logits[..., index[..., k]] - logsumexp(logits[..., :])``.
 
-    Equivalent to ``log_softmax(logits).gather(-1, index)`` but never stores the
-    (…, V) log-softmax: backward rebuilds the softmax once, in place, like torchaudio's
-    fused log-softmax.
+    Equivalent to ``log_softmax(logits).gather(-1, index)``, but the only (..., V)
+    buffer it keeps is the softmax, computed in place. With ``reuse`` that buffer is
+    ``logits`` itself and backward turns it into the gradient in place, so no other
+    (..., V) tensor is ever allocated (backward may then run only once).
     """
 
     @staticmethod
-    def forward(ctx, logits, index):
-        lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-        out = logits.gather(-1, index) - lse
-        ctx.save_for_backward(logits, lse, index)
+    def forward(ctx, logits, index, reuse):
+        out = logits.gather(-1, index)
+        m = logits.amax(-1, keepdim=True)
+        p = logits if reuse else torch.empty_like(logits)
+        torch.sub(logits, m, out=p).exp_()
+        s = p.sum(-1, keepdim=True)
+        p.div_(s)
+        out = out - (m + s.log())
+        ctx.save_for_backward(p, index)
+        ctx.reuse = reuse
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
-        logits, lse, index = ctx.saved_tensors
-        grad = torch.sub(logits, lse).exp_()
-        grad.mul_(-g.sum(-1, keepdim=True))
+        p, index = ctx.saved_tensors
+        scale = -g.sum(-1, keepdim=True)
+        # with reuse the softmax buffer becomes the gradient; a second backward pass
+        # is then refused by autograd's saved-tensor version check
+        grad = p.mul_(scale) if ctx.reuse else p * scale
         grad.scatter_add_(-1, index, g)
-        return grad, None
+        return grad, None, None
 
 
-def log_softmax_gather(logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def log_softmax_gather(
+    logits: torch.Tensor, index: torch.Tensor, reuse_logits_memory: bool = False
+) -> torch.Tensor:
     """Log-softmax of ``logits`` over the last axis, read only at ``index``.
 
     Args:
         logits: (..., V) float.
         index: (..., K) int64, broadcast-compatible leading dims with ``logits``.
+        reuse_logits_memory: overwrite ``logits`` with its softmax (and later its
+            gradient) instead of allocating a (..., V) buffer. Only when nothing else
+            reads ``logits`` afterwards (e.g. a joiner output used only here).
 
     Returns:
         (..., K) log-probabilities.
     """
     index = index.expand(*logits.shape[:-1], index.shape[-1])
-    return _LogSoftmaxGather.apply(logits, index)
+    return _LogSoftmaxGather.apply(logits, index, bool(reuse_logits_memory))

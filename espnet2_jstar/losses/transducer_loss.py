@@ -192,13 +192,17 @@ class PrunedTransducerLoss(AbsTransducerLoss):
                 lm.float(), am.float(), tg, tl, ul, blank=self.blank_id,
                 lm_scale=self.lm_scale, am_scale=self.am_scale, reduction="none",
                 return_occupation=True)
+            del am, lm
             need = int(((ul + tl - 1) // tl).max()) + 1  # ceil(U_b / T_b) + 1
             s_range = min(max(self.prune_range, need), U + 1)
             ranges = get_rnnt_prune_ranges(occ_b, occ_s, tl, ul, s_range)
         logits = prune_and_join(joint_network, enc, dec, ranges)  # (B, T, S, V)
         with torch.autocast(device_type=enc.device.type, enabled=False):
+            # the logits are ours alone: their memory is reused for softmax and gradient
             pruned = rnnt_loss_pruned(logits.float(), tg, ranges, tl, ul,
-                                      blank=self.blank_id, reduction="none")
+                                      blank=self.blank_id, reduction="none",
+                                      reuse_logits_memory=True)
+        del logits
         if self.training:
             s_scale, p_scale = self.loss_scales()
             if not self._step_is_set:

@@ -207,3 +207,19 @@ def test_reductions_and_batch_independence():
     torch.testing.assert_close(rnnt_loss(logits, targets, tl, ul, reduction="sum"), per.sum())
     single = rnnt_loss(logits[1:2], targets[1:2], tl[1:2], ul[1:2], reduction="none")
     torch.testing.assert_close(per[1:2], single)
+
+
+def test_reuse_logits_memory_same_result_and_single_backward():
+    rng = torch.Generator().manual_seed(8)
+    B, T, U, V = 2, 5, 3, 7
+    _, targets, tl, ul = _random_case(rng, B, T, U, V)
+    ranges = get_rnnt_prune_ranges(torch.rand(B, T, U + 1), torch.rand(B, T, U + 1), tl, ul, 3)
+    base = torch.randn(B, T, 3, V, generator=rng, requires_grad=True)
+    ref = rnnt_loss_pruned(base * 1.0, targets, ranges, tl, ul)
+    (g_ref,) = torch.autograd.grad(ref, base)
+    got = rnnt_loss_pruned(base * 1.0, targets, ranges, tl, ul, reuse_logits_memory=True)
+    (g,) = torch.autograd.grad(got, base, retain_graph=True)
+    torch.testing.assert_close(got, ref)
+    torch.testing.assert_close(g, g_ref)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(got, base)
