@@ -13,6 +13,7 @@ Usage:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -30,7 +31,7 @@ from espnet2_jstar.data.tts import SAMPLE_RATE, check_programs, sample_voice, sy
 # conversations per split; mini ≈ 1.5 h of training audio
 SCALES: Dict[str, Dict[str, int]] = {
     "tiny": {"train": 40, "dev": 10, "test": 10, "test_unseen": 10},
-    "mini": {"train": 900, "dev": 100, "test": 100, "test_unseen": 100},
+    "mini": {"train": 1250, "dev": 100, "test": 100, "test_unseen": 100},
     "medium": {"train": 6000, "dev": 300, "test": 300, "test_unseen": 300},
     "large": {"train": 30000, "dev": 1000, "test": 1000, "test_unseen": 1000},
 }
@@ -99,6 +100,17 @@ def _render(job) -> Dict:
             "text": sot(segs, "tgt"), "segments": segs}
 
 
+def _reset_if_plan_changed(split_dir: Path, plans: List[Dict]) -> None:
+    """Keep existing turn wavs only if they were made from the same plan (resume)."""
+    digest = hashlib.sha1(json.dumps(plans, sort_keys=True).encode()).hexdigest()
+    marker = split_dir / ".plan.sha1"
+    if not marker.is_file() or marker.read_text().strip() != digest:
+        for old in (split_dir / "wav").glob("*.wav*"):
+            old.unlink()
+        (split_dir / "conversations.jsonl").unlink(missing_ok=True)
+    marker.write_text(digest + "\n")
+
+
 def prepare_mini_bilingual(out_dir: str | os.PathLike, scale: str = "mini", seed: int = 0,
                            nj: int = 1, engines: Sequence[str] = ("espeak", "flite"),
                            timing: Optional[TimingOptions] = None,
@@ -131,6 +143,7 @@ def prepare_mini_bilingual(out_dir: str | os.PathLike, scale: str = "mini", seed
     for split, split_plans in plans.items():
         split_dir = out_dir / split
         (split_dir / "wav").mkdir(parents=True, exist_ok=True)
+        _reset_if_plan_changed(split_dir, split_plans)
         records = run_jobs(_render, [(p, str(split_dir)) for p in split_plans], nj, f"tts {split}")
         write_jsonl(split_dir / "conversations.jsonl", sorted(records, key=lambda r: r["utt_id"]))
     info = {"corpus": "mini_bilingual", "scale": scale, "seed": seed, "counts": counts,

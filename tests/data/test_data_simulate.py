@@ -97,3 +97,15 @@ def test_resume_after_interruption(tiny_dry, tiny_sim, tmp_path):
     assert not list((out / "train" / "wav").glob("*.tmp"))
     assert (out / "train" / "wav" / "train_000001.wav").stat().st_mtime_ns == before  # skipped
     validate_data_dir(out / "train", channels=7)
+
+
+def test_stage1_rerun_with_other_seed_regenerates(tmp_path):
+    from espnet2_jstar.data.synthetic import prepare_mini_bilingual
+
+    counts = {"train": 2}
+    prepare_mini_bilingual(tmp_path / "a", "tiny", seed=0, counts=counts)
+    prepare_mini_bilingual(tmp_path / "a", "tiny", seed=1, counts=counts)  # same folder
+    prepare_mini_bilingual(tmp_path / "b", "tiny", seed=1, counts=counts)  # fresh folder
+    assert _wavs(tmp_path / "a") == _wavs(tmp_path / "b")
+    assert (tmp_path / "a" / "train" / "conversations.jsonl").read_text() == (
+        tmp_path / "b" / "train" / "conversations.jsonl").read_text()
