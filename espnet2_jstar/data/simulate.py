@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import zlib
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -40,8 +41,8 @@ from espnet2_jstar.data.audio_io import wav_is_complete, write_wav
 from espnet2_jstar.data.conversation import read_dry
 from espnet2_jstar.data.datadir import INDEX_FILES, write_data_dir
 from espnet2_jstar.data.parallel import run_jobs
-from espnet2_jstar.data.room import (SceneOptions, compute_rirs, convolve, diffuse_noise,
-                                     sample_scene)
+from espnet2_jstar.data.room import (GeometryError, SceneOptions, compute_rirs, convolve,
+                                     diffuse_noise, sample_scene)
 from espnet2_jstar.data.textsplits import SPLITS
 
 DRY_RMS = 0.05
@@ -217,15 +218,20 @@ def build_parser():
     return p
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     opts = SceneOptions(**{f.name: getattr(args, f.name) for f in fields(SceneOptions)})
     geo = ArrayGeometry.from_json(args.array_json) if args.array_json else None
     splits = args.splits.split(",") if args.splits else None
-    done = simulate_array(args.in_dir, args.out_dir, args.seed, args.nj, args.single_channel,
-                          opts, geo, splits)
+    try:
+        done = simulate_array(args.in_dir, args.out_dir, args.seed, args.nj, args.single_channel,
+                              opts, geo, splits)
+    except (GeometryError, FileNotFoundError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     print(f"simulated {', '.join(done)} into {args.out_dir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

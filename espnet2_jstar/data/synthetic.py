@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import random
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -26,7 +27,8 @@ from espnet2_jstar.data.audio_io import wav_is_complete, write_wav
 from espnet2_jstar.data.parallel import run_jobs
 from espnet2_jstar.data.conversation import TimingOptions, layout, sot, write_jsonl
 from espnet2_jstar.data.textsplits import SPLITS, build_text_splits
-from espnet2_jstar.data.tts import SAMPLE_RATE, check_programs, sample_voice, synthesize
+from espnet2_jstar.data.tts import (SAMPLE_RATE, TTSUnavailableError, check_programs,
+                                    sample_voice, synthesize)
 
 # conversations per split; mini ≈ 1.5 h of training audio
 SCALES: Dict[str, Dict[str, int]] = {
@@ -175,7 +177,7 @@ def build_parser():
     return p
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     counts = dict(SCALES[args.scale])
     for split in SPLITS:
@@ -183,10 +185,15 @@ def main(argv=None) -> None:
             counts[split] = getattr(args, f"num_{split}")
     counts = {k: v for k, v in counts.items() if v > 0}
     timing = TimingOptions(**{k: getattr(args, k) for k in vars(TimingOptions())})
-    prepare_mini_bilingual(args.out_dir, args.scale, args.seed, args.nj,
-                           [e for e in args.tts.split(",") if e], timing, counts)
+    try:
+        prepare_mini_bilingual(args.out_dir, args.scale, args.seed, args.nj,
+                               [e for e in args.tts.split(",") if e], timing, counts)
+    except (TTSUnavailableError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     print(f"wrote {counts} to {args.out_dir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
