@@ -78,20 +78,22 @@ def _check_inputs(
         raise ValueError(f"blank={blank} is outside the vocabulary [0, {V})")
     tl = logit_lengths.to(device=device, dtype=torch.int64)
     ul = target_lengths.to(device=device, dtype=torch.int64)
-    if B > 0:
-        if int(tl.min()) < 1 or int(tl.max()) > T:
-            raise ValueError(
-                f"logit_lengths must be in [1, T={T}], got min {int(tl.min())} max "
-                f"{int(tl.max())} (a lattice needs >= 1 frame to emit the final blank)")
-        if int(ul.min()) < 0 or int(ul.max()) > U:
-            raise ValueError(f"target_lengths must be in [0, U={U}], got min "
-                             f"{int(ul.min())} max {int(ul.max())}")
     tg = targets.to(device=device, dtype=torch.int64)
-    inside = torch.arange(U, device=device)[None, :] < ul[:, None]
-    tg = torch.where(inside, tg, blank)
-    if tg.numel() > 0 and (int(tg.min()) < 0 or int(tg.max()) >= V):
-        raise ValueError(f"targets (within target_lengths) must be in [0, V={V}), got "
-                         f"min {int(tg.min())} max {int(tg.max())}")
+    if B > 0:  # one host sync for all range checks
+        inside = torch.arange(U, device=device)[None, :] < ul[:, None]
+        tg = torch.where(inside, tg, blank)
+        tg_ext = torch.cat([tg.reshape(-1), tg.new_full((1,), blank)])
+        t_lo, t_hi, u_lo, u_hi, y_lo, y_hi = torch.stack(
+            [tl.min(), tl.max(), ul.min(), ul.max(), tg_ext.min(), tg_ext.max()]).tolist()
+        if t_lo < 1 or t_hi > T:
+            raise ValueError(
+                f"logit_lengths must be in [1, T={T}], got min {t_lo} max {t_hi} "
+                "(a lattice needs >= 1 frame to emit the final blank)")
+        if u_lo < 0 or u_hi > U:
+            raise ValueError(f"target_lengths must be in [0, U={U}], got min {u_lo} max {u_hi}")
+        if y_lo < 0 or y_hi >= V:
+            raise ValueError(f"targets (within target_lengths) must be in [0, V={V}), got "
+                             f"min {y_lo} max {y_hi}")
     tg = torch.cat([tg, torch.full((B, 1), blank, dtype=torch.int64, device=device)], 1)
     return tg, tl, ul
 
