@@ -24,6 +24,7 @@ setup(
     description="JSTAR: joint streaming speech recognition and translation for ESPnet",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["espnet2_jstar", "espnet2_jstar.*"]),
+    package_data={"espnet2_jstar.data": ["lexicon/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": TESTS_REQUIRE},
     entry_points={

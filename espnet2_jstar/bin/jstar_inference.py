@@ -64,6 +64,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_sym_per_frame", type=int, default=3)
     p.add_argument("--chunk_seconds", type=float, default=0.1,
                    help="streaming mode: audio fed per call")
+    p.add_argument("--fast_chunk_size", type=int, default=None,
+                   help="override the fast encoder's decoding chunk (output frames)")
+    p.add_argument("--slow_chunk_size", type=int, default=None,
+                   help="override the slow encoder's decoding chunk (latency sweeps)")
     p.add_argument("--num_threads", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
     return p
@@ -78,6 +82,13 @@ def main(argv=None):
     model, train_args = load_model(
         args.jstar_train_config, args.model_file or args.jstar_model_file, device
     )
+    for enc, cs in ((model.fast_encoder, args.fast_chunk_size),
+                    (model.slow_encoder, args.slow_chunk_size)):
+        if cs is not None and enc is not None:
+            if not hasattr(enc, "num_left_chunks"):
+                raise ValueError(f"{type(enc).__name__} has a fixed chunk size")
+            left = enc.num_left_chunks * enc.chunk_size
+            enc.chunk_size, enc.num_left_chunks = cs, max(1, -(-left // cs))
     asr_tok = TokenDecoder.from_train_args(train_args, "asr")
     st_tok = TokenDecoder.from_train_args(train_args, "st")
 

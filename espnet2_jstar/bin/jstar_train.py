@@ -15,9 +15,15 @@ All of ESPnet's trainer options apply (``--ngpu``, ``--multiprocessing_distribut
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-from espnet2_jstar.tasks.jstar import JSTARTask
+# ESPnet prints a flash-attention notice on stdout when this module is first imported; keep
+# stdout clean for --print_config, whose output is YAML meant to be saved.
+with contextlib.redirect_stdout(sys.stderr):
+    import espnet.nets.pytorch_backend.transformer.attention  # noqa: F401
+
+from espnet2_jstar.tasks.jstar import JSTARTask  # noqa: E402
 
 
 def get_parser():

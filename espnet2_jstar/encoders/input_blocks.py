@@ -9,7 +9,7 @@ layer); it is hand-written because no ESPnet block reduces an encoder-output seq
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 

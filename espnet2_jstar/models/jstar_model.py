@@ -190,14 +190,20 @@ class JSTARModel(AbsESPnetModel):
         src_text = src_text[:, : src_text_lengths.max()]
         text = text[:, : text_lengths.max()]
         fast_out, fast_lens, slow_out, slow_lens = self.encode(speech, speech_lengths)
-        if fast_out.size(1) == 0 or slow_out.size(1) == 0:
+        short = (fast_lens <= 0) | (slow_lens <= 0)
+        if fast_out.size(1) == 0 or slow_out.size(1) == 0 or bool(short.any()):
+            ids = kwargs.get("utt_id") or [f"#{i}" for i in range(batch_size)]
+            bad = [ids[i] for i in range(batch_size) if fast_out.size(1) == 0
+                   or slow_out.size(1) == 0 or bool(short[i])]
             raise ValueError(
-                f"utterances {kwargs.get('utt_id', '?')} are too short for the encoders' "
-                "subsampling (no encoder frames left)"
+                f"utterance(s) {', '.join(map(str, bad))}: too short for the encoders' "
+                "subsampling (no encoder frames left); remove them or lower the subsampling"
             )
-        loss_asr, s_asr = self.asr_head(fast_out, fast_lens, src_text)
-        loss_st, s_st = self.st_head(slow_out, slow_lens, text)
         lam = self.asr_weight
+        zero = fast_out.new_zeros(())
+        # a branch with weight 0 is skipped (ASR-only cascade model, ST-only ablation)
+        loss_asr, s_asr = self.asr_head(fast_out, fast_lens, src_text) if lam > 0 else (zero, {})
+        loss_st, s_st = self.st_head(slow_out, slow_lens, text) if lam < 1 else (zero, {})
         loss = lam * loss_asr + (1 - lam) * loss_st
         stats = {"loss": loss.detach(), "loss_asr": loss_asr.detach(), "loss_st": loss_st.detach()}
         stats.update({f"asr_{k}": torch.tensor(v) for k, v in s_asr.items()})

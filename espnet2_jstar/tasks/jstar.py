@@ -262,7 +262,17 @@ class JSTARTask(AbsTask):
             from espnet2_jstar.models.mt_init import init_from_mt
 
             init_from_mt(model, args.mt_init)
+            # Applied once, at training time: keep a record in config.yaml, but do not
+            # replay it when the trained model is rebuilt for decoding or packing.
+            args.mt_init_applied, args.mt_init = args.mt_init, None
         return model
+
+    @classmethod
+    def build_model_from_file(cls, config_file=None, model_file=None, device: str = "cpu"):
+        """ESPnet's loader, but strict (see ``tasks.loading``)."""
+        from espnet2_jstar.tasks.loading import build_model_strict
+
+        return build_model_strict(cls, config_file, model_file, device)
 
     @classmethod
     def main_worker(cls, args: argparse.Namespace):

@@ -24,7 +24,6 @@ from typing import Callable, Collection, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-import yaml
 from typeguard import typechecked
 
 from espnet2.tasks.abs_task import AbsTask
@@ -185,32 +184,7 @@ class MTTask(AbsTask):
         model_file: Optional[Union[Path, str]] = None,
         device: str = "cpu",
     ) -> Tuple[MTTransducerModel, argparse.Namespace]:
-        """Like ESPnet's, but the state dict must match exactly (ESPnet loads non-strictly,
-        which would silently decode with random weights after a config change).
+        """Like ESPnet's, but the state dict must match exactly (see ``tasks.loading``)."""
+        from espnet2_jstar.tasks.loading import build_model_strict
 
-        Args:
-            config_file: ``config.yaml`` written by training (default: next to the model).
-            model_file: ``.pth`` state dict, or an experiment dir (see ``mt_init``).
-            device: "cpu", "cuda" or "cuda:N".
-        """
-        from espnet2_jstar.models.mt_init import find_model_file, load_mt_state_dict
-
-        if model_file is not None and Path(model_file).is_dir():
-            model_file = find_model_file(model_file)
-        if config_file is None:
-            if model_file is None:
-                raise ValueError("give config_file or model_file")
-            config_file = Path(model_file).parent / "config.yaml"
-        with open(config_file, encoding="utf-8") as f:
-            args = argparse.Namespace(**yaml.safe_load(f))
-        model = cls.build_model(args)
-        if model_file is not None:
-            state = load_mt_state_dict(model_file)
-            result = model.load_state_dict(state, strict=False)
-            if result.missing_keys or result.unexpected_keys:
-                raise RuntimeError(
-                    f"{model_file} does not match {config_file}: missing "
-                    f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}"
-                )
-        model.to(device)
-        return model, args
+        return build_model_strict(cls, config_file, model_file, device)

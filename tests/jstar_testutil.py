@@ -1,0 +1,97 @@
+"""Tiny JSTAR models for tests."""
+
+from __future__ import annotations
+
+from typing import List
+
+import soundfile
+import torch
+
+from espnet2.train.collate_fn import CommonCollateFn
+
+TINY_ENC = ("{{hidden_size: 48, linear_size: 96, num_blocks: {n}, heads: 2, "
+            "conv_mod_kernel_size: 5, chunk_size: 4, num_left_chunks: 2, chunk_range: [2, 6], "
+            "dropout_rate: 0.0, input_conf: {inp}}}")
+
+
+def write_mvn_stats(root, n_mels: int = 40):
+    """Global MVN statistics of the toy data's fbank features (ESPnet's collect_stats
+    format), so tests train on normalised features like the recipes."""
+    import numpy as np
+
+    from espnet2_jstar.frontends import SingleChannelFbank
+
+    fe = SingleChannelFbank(n_mels=n_mels)
+    feats = []
+    for line in open(root / "wav.scp"):
+        wav, _ = soundfile.read(line.split()[1], dtype="float32")
+        f, _ = fe(torch.from_numpy(wav).unsqueeze(0), torch.tensor([wav.shape[0]]))
+        feats.append(f[0].double())
+    v = torch.cat(feats)
+    path = root / "feats_stats.npz"
+    np.savez(path, count=np.array(v.size(0)), sum=v.sum(0).numpy(),
+             sum_square=(v ** 2).sum(0).numpy())
+    return path
+
+
+def tiny_args(root, extra: List[str] = (), mvn: bool = True):
+    """Parsed JSTARTask args for a tiny model on a toy data dir (see toydata.py)."""
+    from espnet2_jstar.tasks.jstar import JSTARTask
+
+    norm = []
+    if mvn:
+        stats = root / "feats_stats.npz"
+        if not stats.exists():
+            write_mvn_stats(root)
+        norm = ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}"]
+    return JSTARTask.get_parser().parse_args([*norm,
+        "--token_list", str(root / "bpe/tokens.txt"), "--bpemodel", str(root / "bpe/bpe.model"),
+        "--fast_encoder_conf",
+        TINY_ENC.format(n=2, inp="{block_type: conv2d, subsampling_factor: 4, conv_size: 16}"),
+        "--slow_encoder_conf",
+        TINY_ENC.format(n=1, inp="{block_type: linear, subsampling_factor: 1}"),
+        "--frontend_conf", "{n_mels: 40}",
+        "--asr_decoder_conf", "{embed_size: 32, hidden_size: 48}",
+        "--st_decoder_conf", "{embed_size: 32, hidden_size: 48}",
+        "--asr_joint_network_conf", "{joint_space_size: 48}",
+        "--st_joint_network_conf", "{joint_space_size: 48}",
+        *extra,
+    ])
+
+
+def load_batch(root, args, train: bool = True):
+    """Preprocess + collate every utterance of a toy data dir into one batch."""
+    from espnet2_jstar.tasks.jstar import JSTARTask
+
+    pre = JSTARTask.build_preprocess_fn(args, train=train)
+    texts = {}
+    for name in ("src_text", "text"):
+        for line in open(root / name, encoding="utf-8"):
+            uid, t = line.rstrip("\n").split(maxsplit=1)
+            texts.setdefault(uid, {})[name] = t
+    items, wavs = [], {}
+    for line in open(root / "wav.scp"):
+        uid, path = line.split()
+        wav, _ = soundfile.read(path, dtype="float32")
+        wavs[uid] = wav
+        items.append((uid, pre(uid, {"speech": wav, **texts[uid]})))
+    keys, batch = CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)(items)
+    return keys, batch, wavs, items
+
+
+def overfit(model, batch, steps: int = 300, lr: float = 3e-3, until=None, every: int = 40):
+    """Train on one batch for at most ``steps`` steps; stop early once ``until()`` is true
+    (checked every ``every`` steps). Returns the number of steps taken."""
+    torch.manual_seed(0)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(1, steps + 1):
+        model.train()
+        loss, stats, _ = model(**batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if until is not None and step % every == 0:
+            model.eval()
+            if until():
+                return step
+    return steps
