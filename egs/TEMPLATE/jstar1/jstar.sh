@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# JSTAR recipe template: data -> array simulation -> tokenizer -> MT pre-training -> JSTAR
+# -> baselines -> streaming decoding -> scoring (RESULTS.md). Called by egs/<corpus>/jstar1/run.sh.
+#
+# Usage: ./run.sh [options]          (from egs/<corpus>/jstar1)
+#   ./run.sh --scale tiny            # CI-sized end-to-end run
+#   ./run.sh --stage 5 --stop_stage 5 --ngpu 1
+#
+# Common options:
+#   --stage N / --stop_stage N   stages to run (1-8)            [1 / 8]
+#   --scale tiny|mini|medium|large                               [mini]
+#   --nj N      parallel jobs (data, decoding)                   [2]
+#   --ngpu N    GPUs for training (ESPnet trainer/DDP launcher)  [0]
+#   --seed N                                                     [0]
+# Stage 1 (data):       --corpus mini_bilingual|mc_fleurs  --fleurs_root DIR  --download true|false
+# Stage 2 (array sim):  --single_channel true|false  (1 channel instead of the 7-mic array)
+# Stage 3 (tokenizer):  --vocab_size N                                        [300]
+# Stage 4 (MT):         --mt_config FILE  --max_epoch N (all training stages)
+# Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
+#                       --ablations "no_mt_init fast_st lambda0.3"  (extra systems)
+# Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
+# Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
+# Stage 8 (scoring):    writes RESULTS.md in the recipe folder
+#
+# Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs,
+# an interrupted training resumes from its checkpoint (ESPnet --resume true).
+set -euo pipefail
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (jstar.sh:${BASH_LINENO[0]}) $*" >&2; }
+die() { log "ERROR: stage ${current_stage:-?}: $*"; exit 1; }
+trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); outputs without .done are incomplete"' EXIT
+
+stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0
+corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
+vocab_size=300; max_epoch=""
+mt_config=conf/train_mt_mini.yaml
+jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""
+cascade_asr_config=conf/train_cascade_asr_mini.yaml
+st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
+test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
+python=${PYTHON:-python3}
+datadir=data; expdir=exp
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --*) name=${1#--}; [ $# -ge 2 ] || die "option $1 needs a value"
+             declare -p "$name" >/dev/null 2>&1 || die "unknown option $1 (see --help)"
+             printf -v "$name" '%s' "$2"; shift 2 ;;
+        *) die "unexpected argument $1 (see --help)" ;;
+    esac
+done
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+local_dir=${root}/local
+bpedir=${datadir}/token_list/bpe${vocab_size}
+epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
+mkdir -p "$expdir"
+# the resolved options of this run, for the record
+( set -o posix; for v in stage stop_stage scale nj ngpu seed corpus single_channel vocab_size \
+    mt_config jstar_config jstar_args ablations cascade_asr_config st_config baselines \
+    test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
+
+run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
+done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }; return 1; }
+# timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
+timed() { local t0=$SECONDS; echo "$*" >> "$expdir/commands.txt"; "$@"
+          echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
+
+# train_task <module> <config> <out_dir> <data-names> [extra args...]
+#   data-names: "speech src_text text" (JSTAR, ESPnet ST) or "src_text text" (MT)
+train_task() {
+    local module=$1 config=$2 out=$3 names=$4; shift 4
+    done_or "$out" && return 0
+    local data=() n file type
+    for split in train valid; do
+        local d=${datadir}/${train_set:-train}; [ $split = valid ] && d=${datadir}/dev
+        for n in $names; do
+            case $n in speech) file=wav.scp; type=sound ;; *) file=$n; type=text ;; esac
+            data+=(--${split}_data_path_and_name_and_type "$d/$file,$n,$type")
+        done
+    done
+    local common=(--config "$config" --token_list "$bpedir/tokens.txt" --bpemodel "$bpedir/bpe.model"
+                  --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
+    if [ ! -f "$out/stats/.done" ]; then
+        log "collect stats -> $out/stats"
+        echo "${python} -m $module ${common[*]} ${data[*]} --collect_stats true --output_dir $out/stats" >> "$expdir/commands.txt"
+        ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
+            --output_dir "$out/stats" > "$out.stats.log" 2>&1 || die "collect_stats failed, see $out.stats.log"
+        touch "$out/stats/.done"
+    fi
+    local shapes=() norm=()
+    for split in train valid; do
+        for n in $names; do
+            shapes+=(--${split}_shape_file "$out/stats/${split}/${n}_shape")
+            [ $split = train ] && shapes+=(--fold_length 1000000)
+        done
+    done
+    [ -f "$out/stats/train/feats_stats.npz" ] && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
+    log "training $module -> $out (log: $out.train.log)"
+    echo "${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
+    ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
+        "${epoch_args[@]}" --resume true --output_dir "$out" > "$out.train.log" 2>&1 \
+        || die "training failed, see $out.train.log"
+    touch "$out/.done"
+}
+
+current_stage=1
+if run_stage 1; then
+    done_or "${datadir}/dry" || {
+        log "stage 1: data preparation ($corpus, scale $scale)"
+        case $corpus in
+            mini_bilingual) timed ${python} "${local_dir}/prepare_mini_bilingual.py" --scale "$scale" \
+                                --out_dir "${datadir}/dry" --nj "$nj" --seed "$seed" ;;
+            mc_fleurs) src=(--fleurs_root "$fleurs_root"); [ "$download" = true ] && src=(--download)
+                       timed ${python} "${local_dir}/prepare_fleurs.py" "${src[@]}" \
+                                --out_dir "${datadir}/dry" --seed "$seed" ;;
+            *) die "unknown corpus $corpus" ;;
+        esac
+        touch "${datadir}/dry/.done"; }
+fi
+
+current_stage=2
+if run_stage 2; then
+    done_or "${datadir}/train" || {
+        log "stage 2: multichannel simulation"
+        sc=(); [ "$single_channel" = true ] && sc=(--single_channel)
+        timed ${python} "${local_dir}/simulate_array.py" --in_dir "${datadir}/dry" --out_dir "$datadir" \
+            --nj "$nj" --seed "$seed" "${sc[@]}"
+        for s in train dev $test_sets; do ${python} "${local_dir}/validate_data_dir.py" "${datadir}/$s"; done
+        touch "${datadir}/train/.done"; }
+fi
+
+current_stage=3
+if run_stage 3; then
+    done_or "$bpedir" || {
+        log "stage 3: sentencepiece ($vocab_size pieces, tags as user-defined symbols)"
+        ${python} "${local_dir}/validate_data_dir.py" "${datadir}/train" --no_audio
+        timed ${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text" \
+            --text "${datadir}/train/text" --vocab_size "$vocab_size" --out_dir "$bpedir"
+        touch "$bpedir/.done"; }
+fi
+
+current_stage=4
+if run_stage 4; then
+    log "stage 4: transducer MT pre-training"
+    timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
+fi
+
+jstar_systems() { echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
+current_stage=5
+if run_stage 5; then
+    for sys in $(jstar_systems); do
+        extra=(--mt_init "$expdir/mt")
+        case $sys in
+            jstar) ;;
+            jstar_no_mt_init) extra=() ;;
+            jstar_fast_st) extra+=(--slow_encoder none) ;;
+            jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
+            *) die "unknown ablation ${sys#jstar_}" ;;
+        esac
+        log "stage 5: JSTAR training ($sys)"
+        # shellcheck disable=SC2086
+        timed train_task espnet2_jstar.bin.jstar_train "$jstar_config" "$expdir/$sys" \
+            "speech src_text text" "${extra[@]}" $jstar_args
+    done
+fi
+
+current_stage=6
+if run_stage 6; then
+    for b in $baselines; do
+        log "stage 6: baseline $b"
+        case $b in
+            cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
+                         "$expdir/cascade_asr" "speech src_text text" ;;
+            espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
+                         "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
+                         --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
+            *) die "unknown baseline $b" ;;
+        esac
+    done
+fi
+
+current_stage=7
+if run_stage 7; then
+    for t in $test_sets; do
+        wav=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads")
+        for sys in $(jstar_systems); do
+            d=$expdir/$sys/decode_$t; done_or "$d" || {
+                log "stage 7: streaming decoding $sys on $t"
+                timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${wav[@]}" \
+                    --jstar_train_config "$expdir/$sys/config.yaml" --jstar_model_file "$expdir/$sys" \
+                    --output_dir "$d" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
+                touch "$d/.done"; }
+        done
+        for cs in $slow_chunk_sweep; do
+            d=$expdir/jstar/decode_${t}_slowchunk$cs; done_or "$d" || {
+                timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${wav[@]}" \
+                    --slow_chunk_size "$cs" --jstar_train_config "$expdir/jstar/config.yaml" \
+                    --jstar_model_file "$expdir/jstar" --output_dir "$d" > "$d.log" 2>&1 \
+                    || die "decoding failed, see $d.log"
+                touch "$d/.done"; }
+        done
+        d=$expdir/mt/decode_$t; done_or "$d" || {
+            timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/mt/config.yaml" \
+                --mt_model_file "$expdir/mt" --output_dir "$d/st" \
+                --data_path_and_name_and_type "${datadir}/$t/src_text,src_text,text" > "$d.log" 2>&1 \
+                || die "MT decoding failed, see $d.log"
+            touch "$d/.done"; }
+        if [[ " $baselines " == *" cascade "* ]]; then
+            d=$expdir/cascade/decode_$t; done_or "$d" || {
+                log "stage 7: cascade decoding on $t"
+                timed ${python} -m espnet2_jstar.bin.cascade_inference "${wav[@]}" \
+                    --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
+                    --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
+                    --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
+                touch "$d/.done"; }
+        fi
+        if [[ " $baselines " == *" espnet_st "* ]]; then
+            d=$expdir/espnet_st/decode_$t; done_or "$d" || {
+                log "stage 7: ESPnet ST decoding on $t"
+                t0=$SECONDS
+                timed ${python} -m espnet2.bin.st_inference --batch_size 1 --ngpu 0 --nbest 1 \
+                    --data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" \
+                    --st_train_config "$expdir/espnet_st/config.yaml" \
+                    --st_model_file "$(ls "$expdir"/espnet_st/valid.acc.ave.pth "$expdir"/espnet_st/valid.loss.ave.pth "$expdir"/espnet_st/*epoch.pth 2>/dev/null | head -n 1)" \
+                    --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
+                OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
+                    --st_inference_dir "$d/raw" --data_dir "${datadir}/$t" --output_dir "$d" \
+                    --compute_seconds $((SECONDS - t0)) --threads "$decode_threads" >> "$d.log" 2>&1
+                touch "$d/.done"; }
+        fi
+    done
+fi
+
+current_stage=8
+if run_stage 8; then
+    log "stage 8: scoring"
+    scores=()
+    for d in "$expdir"/*/decode_*/; do
+        d=${d%/}; [ -f "$d/.done" ] || continue
+        t=${d##*/decode_}; t=${t%%_slowchunk*}
+        sys=$(basename "$(dirname "$d")")${d##*/decode_$t}
+        ${python} -m espnet2_jstar.bin.jstar_score --decode_dir "$d" --data_dir "${datadir}/$t" \
+            --system "$sys ($t)" --out_json "$d/score.json" --quiet || die "scoring $d failed"
+        scores+=("$d/score.json")
+    done
+    ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out RESULTS.md \
+        --title "$(basename "$(cd ../.. && pwd)")/$(basename "$(pwd)") (scale $scale)" \
+        --commands_file "$expdir/commands.txt" --plot RESULTS_latency_quality.png \
+        || die "make_results failed"
+    log "wrote $(pwd)/RESULTS.md"
+fi
+trap - EXIT
+log "done (stages $stage-$stop_stage)"
