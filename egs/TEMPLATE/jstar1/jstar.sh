@@ -20,7 +20,8 @@
 #                       --ablations "no_mt_init fast_st lambda0.3"  (extra systems)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
-# Stage 8 (scoring):    writes RESULTS.md in the recipe folder
+# Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
+# Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
 # Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs,
 # an interrupted training resumes from its checkpoint (ESPnet --resume true).
@@ -38,12 +39,12 @@ jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
-python=${PYTHON:-python3}
-datadir=data; expdir=exp
+python=${PYTHON:-}
+datadir=data; expdir=exp; results=RESULTS.md
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         --*) name=${1#--}; [ $# -ge 2 ] || die "option $1 needs a value"
              declare -p "$name" >/dev/null 2>&1 || die "unknown option $1 (see --help)"
              printf -v "$name" '%s' "$2"; shift 2 ;;
@@ -51,6 +52,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 root=$(cd "$(dirname "$0")/../../.." && pwd)
+if [ -z "$python" ]; then
+    python=python3; [ -x "${root}/.venv/bin/python" ] && python=${root}/.venv/bin/python
+fi
 local_dir=${root}/local
 bpedir=${datadir}/token_list/bpe${vocab_size}
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
@@ -244,11 +248,11 @@ if run_stage 8; then
             --system "$sys ($t)" --out_json "$d/score.json" --quiet || die "scoring $d failed"
         scores+=("$d/score.json")
     done
-    ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out RESULTS.md \
+    ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out "$results" \
         --title "$(basename "$(cd ../.. && pwd)")/$(basename "$(pwd)") (scale $scale)" \
-        --commands_file "$expdir/commands.txt" --plot RESULTS_latency_quality.png \
+        --commands_file "$expdir/commands.txt" --plot "${results%.md}_latency_quality.png" \
         || die "make_results failed"
-    log "wrote $(pwd)/RESULTS.md"
+    log "wrote $results"
 fi
 trap - EXIT
 log "done (stages $stage-$stop_stage)"
