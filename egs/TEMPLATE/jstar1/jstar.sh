@@ -65,9 +65,11 @@ mkdir -p "$expdir"
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
-done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }; return 1; }
+# done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
+done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
+            mkdir -p "$1"; return 1; }
 # timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
-timed() { local t0=$SECONDS; echo "$*" >> "$expdir/commands.txt"; "$@"
+timed() { local t0=$SECONDS; [ "$1" = train_task ] || echo "$*" >> "$expdir/commands.txt"; "$@"
           echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
 
 # train_task <module> <config> <out_dir> <data-names> [extra args...]
@@ -249,7 +251,7 @@ if run_stage 8; then
         scores+=("$d/score.json")
     done
     ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out "$results" \
-        --title "$(basename "$(cd ../.. && pwd)")/$(basename "$(pwd)") (scale $scale)" \
+        --title "$corpus/jstar1 (scale $scale)" \
         --commands_file "$expdir/commands.txt" --plot "${results%.md}_latency_quality.png" \
         || die "make_results failed"
     log "wrote $results"

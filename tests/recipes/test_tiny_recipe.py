@@ -1,0 +1,100 @@
+"""The whole mini_bilingual recipe at the ``tiny`` scale, end to end (CI).
+
+Checks that every stage produced its outputs, that the results table parses and has a row
+per system, that finished stages are skipped on a re-run, that a killed training resumes from
+its checkpoint, and that a failing stage says which stage failed and leaves no ``.done``.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from espnet2_jstar.bin.make_results import parse_results_table
+
+pytestmark = pytest.mark.slow
+RECIPE = Path(__file__).resolve().parents[2] / "egs" / "mini_bilingual" / "jstar1"
+
+
+def run(tmp, *args, check=True, **kw):
+    cmd = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "2",
+           "--ablations", "", "--slow_chunk_sweep", "8", "--datadir", str(tmp / "data"),
+           "--expdir", str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, **kw)
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny")
+    t0 = time.time()
+    p = run(tmp, check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    print(f"tiny recipe: {time.time() - t0:.0f} s")
+    return tmp, p
+
+
+def test_every_stage_produced_outputs(recipe):
+    tmp, _ = recipe
+    for split in ("train", "dev", "test", "test_unseen"):
+        for f in ("wav.scp", "src_text", "text", "segments.jsonl", "array.json"):
+            assert (tmp / "data" / split / f).stat().st_size > 0
+    assert (tmp / "data/token_list/bpe300/bpe.model").exists()
+    for exp in ("mt", "jstar", "cascade_asr", "espnet_st"):
+        assert (tmp / "exp" / exp / ".done").exists() and (tmp / "exp" / exp / "config.yaml").exists()
+    for d in ("jstar/decode_test", "cascade/decode_test", "espnet_st/decode_test",
+              "jstar/decode_test_slowchunk8", "mt/decode_test"):
+        assert (tmp / "exp" / d / "score.json").exists(), d
+    assert (tmp / "exp/jstar/decode_test/tokens.jsonl").stat().st_size > 0
+
+
+def test_results_table_parses(recipe):
+    tmp, _ = recipe
+    rows = parse_results_table(tmp / "RESULTS.md")
+    systems = " ".join(str(r) for r in rows)
+    for name in ("jstar", "cascade", "espnet_st"):
+        assert name in systems
+    assert len(rows) >= 5
+
+
+def test_rerun_skips_finished_stages(recipe):
+    tmp, _ = recipe
+    t0 = time.time()
+    p = run(tmp, "--stop_stage", "7")
+    assert "skipped" in p.stderr
+    assert "training" not in p.stderr and time.time() - t0 < 120
+
+
+def test_killed_training_resumes(recipe):
+    tmp, _ = recipe
+    exp = tmp / "exp_resume"
+    args = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "3",
+            "--datadir", str(tmp / "data"), "--expdir", str(exp), "--stage", "4",
+            "--stop_stage", "4", "--results", str(tmp / "R2.md")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    ckpt = exp / "mt" / "checkpoint.pth"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert ckpt.exists(), "no checkpoint was written"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (exp / "mt" / ".done").exists()
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    log = (exp / "mt.train.log").read_text()
+    assert "resumed" in log.lower() and (exp / "mt" / ".done").exists()
+
+
+def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
+    tmp, _ = recipe
+    p = subprocess.run(
+        ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--datadir", str(tmp / "data"),
+         "--expdir", str(tmp_path / "exp"), "--stage", "4", "--stop_stage", "4",
+         "--mt_config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "stage 4" in p.stderr and "failed" in p.stderr
+    assert not (tmp_path / "exp" / "mt" / ".done").exists()
