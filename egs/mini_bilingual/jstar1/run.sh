@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/jstar1/jstar.sh --corpus mini_bilingual --scale mini \
-    --ablations "no_mt_init fast_st" --slow_chunk_sweep "8 32" "$@"
+    --slow_chunk_sweep "8 32" "$@"
