@@ -1,0 +1,113 @@
+"""train -> inference through the CLIs on a generated Kaldi-style data dir; packed models."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from toydata import make_toy_dataset
+
+CONF = {
+    "frontend": "fbank", "frontend_conf": {"n_mels": 20},
+    "fast_encoder_conf": {"hidden_size": 16, "linear_size": 32, "num_blocks": 1, "heads": 2,
+                          "conv_mod_kernel_size": 3, "chunk_size": 4, "num_left_chunks": 2,
+                          "input_conf": {"block_type": "conv2d", "subsampling_factor": 4,
+                                         "conv_size": 8}},
+    "slow_encoder_conf": {"hidden_size": 16, "linear_size": 32, "num_blocks": 1, "heads": 2,
+                          "conv_mod_kernel_size": 3, "chunk_size": 4, "num_left_chunks": 2,
+                          "input_conf": {"block_type": "linear", "subsampling_factor": 2}},
+    "asr_decoder_conf": {"embed_size": 8, "hidden_size": 8},
+    "st_decoder_conf": {"embed_size": 8, "hidden_size": 8},
+    "asr_joint_network_conf": {"joint_space_size": 8},
+    "st_joint_network_conf": {"joint_space_size": 8},
+    "asr_loss": "pruned", "asr_loss_conf": {"prune_range": 3},
+    "batch_type": "folded", "batch_size": 2, "max_epoch": 1, "num_workers": 0,
+    "optim": "adam", "optim_conf": {"lr": 0.001},
+    "best_model_criterion": [["valid", "loss", "min"]], "keep_nbest_models": 1,
+}
+
+
+def py(*args):
+    p = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return p
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    root = make_toy_dataset(tmp / "data", n=4)
+    (tmp / "conf.yaml").write_text(yaml.safe_dump(CONF))
+    data = []
+    for split in ("train", "valid"):
+        data += [f"--{split}_data_path_and_name_and_type", f"{root}/wav.scp,speech,sound",
+                 f"--{split}_data_path_and_name_and_type", f"{root}/src_text,src_text,text",
+                 f"--{split}_data_path_and_name_and_type", f"{root}/text,text,text"]
+    common = ["-m", "espnet2_jstar.bin.jstar_train", "--config", str(tmp / "conf.yaml"),
+              "--token_list", f"{root}/bpe/tokens.txt", "--bpemodel", f"{root}/bpe/bpe.model",
+              "--use_matplotlib", "false", "--use_tensorboard", "false", *data]
+    py(*common, "--collect_stats", "true", "--output_dir", str(tmp / "stats"))
+    shapes = []
+    for split in ("train", "valid"):
+        for n in ("speech", "src_text", "text"):
+            shapes += [f"--{split}_shape_file", str(tmp / "stats" / split / f"{n}_shape")]
+    py(*common, *shapes, "--fold_length", "100000", "--fold_length", "150",
+       "--fold_length", "150", "--normalize", "global_mvn", "--normalize_conf",
+       f"stats_file={tmp}/stats/train/feats_stats.npz", "--output_dir", str(tmp / "exp"))
+    return tmp, root
+
+
+@pytest.mark.parametrize("mode", ["chunked", "full", "streaming"])
+def test_inference_writes_both_streams(trained, mode):
+    tmp, root = trained
+    out = tmp / f"dec_{mode}"
+    py("-m", "espnet2_jstar.bin.jstar_inference", "--jstar_train_config",
+       str(tmp / "exp/config.yaml"), "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
+       "--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound",
+       "--output_dir", str(out), "--mode", mode)
+    ids = sorted(l.split()[0] for l in open(root / "wav.scp"))
+    for stream in ("asr", "st"):
+        for f in ("text", "token", "token_int"):
+            lines = (out / stream / f).read_text().splitlines()
+            assert sorted(l.split(maxsplit=1)[0] for l in lines) == ids
+    assert len((out / "tokens.jsonl").read_text().splitlines()) == len(ids)
+
+
+def test_packed_model_decodes_like_the_exp_dir(trained):
+    tmp, root = trained
+    zip_path = tmp / "model.zip"
+    py("-m", "espnet2.bin.pack", "asr", "--asr_train_config", str(tmp / "exp/config.yaml"),
+       "--asr_model_file", str(tmp / "exp/valid.loss.best.pth"), "--option",
+       f"{root}/bpe/bpe.model", "--outpath", str(zip_path))
+    args = ["--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound", "--mode", "chunked"]
+    py("-m", "espnet2_jstar.bin.jstar_inference", "--model_file", str(zip_path),
+       "--output_dir", str(tmp / "dec_zip"), *args)
+    py("-m", "espnet2_jstar.bin.jstar_inference", "--jstar_train_config",
+       str(tmp / "exp/config.yaml"), "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
+       "--output_dir", str(tmp / "dec_exp"), *args)
+    for stream in ("asr", "st"):
+        assert ((tmp / "dec_zip" / stream / "token_int").read_text()
+                == (tmp / "dec_exp" / stream / "token_int").read_text())
+
+
+def test_wrong_sample_rate_is_reported_before_training(trained, tmp_path):
+    import numpy as np
+    import soundfile
+
+    tmp, root = trained
+    wav = tmp_path / "x.wav"
+    soundfile.write(wav, np.zeros(8000, np.float32), 8000)
+    (tmp_path / "wav.scp").write_text(f"uttX {wav}\n")
+    (tmp_path / "src_text").write_text("uttX <self> a\n")
+    (tmp_path / "text").write_text("uttX <self> b\n")
+    p = subprocess.run([
+        sys.executable, "-m", "espnet2_jstar.bin.jstar_train", "--config", str(tmp / "conf.yaml"),
+        "--token_list", f"{root}/bpe/tokens.txt", "--bpemodel", f"{root}/bpe/bpe.model",
+        "--train_data_path_and_name_and_type", f"{tmp_path}/wav.scp,speech,sound",
+        "--train_data_path_and_name_and_type", f"{tmp_path}/src_text,src_text,text",
+        "--train_data_path_and_name_and_type", f"{tmp_path}/text,text,text",
+        "--collect_stats", "true", "--output_dir", str(tmp_path / "out")],
+        capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "uttX: sample rate 8000 Hz, expected 16000 Hz" in p.stderr
