@@ -17,7 +17,9 @@
 # Stage 3 (tokenizer):  --vocab_size N                                        [300]
 # Stage 4 (MT):         --mt_config FILE  --max_epoch N (all training stages)
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
-#                       --ablations "no_mt_init fast_st lambda0.3"  (extra systems)
+#                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer"
+#                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
+#                        rnnt_loss instead of the pruned loss, 13-beam multichannel front-end)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
@@ -156,17 +158,20 @@ jstar_systems() { echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 current_stage=5
 if run_stage 5; then
     for sys in $(jstar_systems); do
-        extra=(--mt_init "$expdir/mt")
+        extra=(--mt_init "$expdir/mt"); cfg=$jstar_config
         case $sys in
             jstar) ;;
             jstar_no_mt_init) extra=() ;;
             jstar_fast_st) extra+=(--slow_encoder none) ;;
             jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
+            jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
+            jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
+                                      "{array_json: ${datadir}/${train_set:-train}/array.json}") ;;
             *) die "unknown ablation ${sys#jstar_}" ;;
         esac
         log "stage 5: JSTAR training ($sys)"
         # shellcheck disable=SC2086
-        timed train_task espnet2_jstar.bin.jstar_train "$jstar_config" "$expdir/$sys" \
+        timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
             "speech src_text text" "${extra[@]}" $jstar_args
     done
 fi
