@@ -107,7 +107,7 @@ train_task() {
     log "training $module -> $out (log: $out.train.log)"
     echo "${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
     ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
-        "${epoch_args[@]}" --resume true --output_dir "$out" > "$out.train.log" 2>&1 \
+        "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
         || die "training failed, see $out.train.log"
     touch "$out/.done"
 }
