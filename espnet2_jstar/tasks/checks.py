@@ -11,6 +11,10 @@ from typing import Iterable, Optional, Tuple
 
 import soundfile
 
+# A module logger: calling logging.info() before ESPnet configures logging would install a
+# WARNING-level root handler and silence the trainer's INFO log.
+logger = logging.getLogger(__name__)
+
 
 def check_sound_scp(
     path: str, sample_rate: Optional[int] = None, num_channels: Optional[int] = None
@@ -63,4 +67,4 @@ def check_data_args(
     for path, name, typ in triplets:
         if typ == "sound" and name == "speech":
             n = check_sound_scp(path, sample_rate, num_channels)
-            logging.info(f"checked {n} audio headers in {path}")
+            logger.info(f"checked {n} audio headers in {path}")

@@ -200,7 +200,7 @@ class JSTARTask(AbsTask):
             src_token_list = read_token_list(args.src_token_list)
             args.src_token_list = src_token_list
         vocab, src_vocab = len(token_list), len(src_token_list)
-        logging.info(f"Vocabulary size: ST {vocab}, ASR {src_vocab}")
+        logging.getLogger(__name__).info(f"Vocabulary size: ST {vocab}, ASR {src_vocab}")
 
         if args.input_size is None:
             frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)

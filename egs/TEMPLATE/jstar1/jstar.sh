@@ -20,6 +20,7 @@
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer"
 #                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
 #                        rnnt_loss instead of the pruned loss, 13-beam multichannel front-end)
+#                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
@@ -37,7 +38,7 @@ stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; max_epoch=""
 mt_config=conf/train_mt_mini.yaml
-jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""
+jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
@@ -154,7 +155,9 @@ if run_stage 4; then
     timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
 fi
 
-jstar_systems() { echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
+# the JSTAR systems of stages 5 and 7: "jstar" plus one per ablation (--systems overrides)
+jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
+                  echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 current_stage=5
 if run_stage 5; then
     for sys in $(jstar_systems); do
