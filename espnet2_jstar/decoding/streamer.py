@@ -74,6 +74,7 @@ class JSTARStream:
     compute_seconds: float = 0.0
     finished: bool = False
     flushed: bool = False
+    new_from: Dict[str, int] = field(default_factory=dict)  # see JSTARStreamer.decode
     last_asr_frame: int = -1               # fast frame of the last ASR token (endpointing)
 
 
@@ -144,9 +145,16 @@ class JSTARStreamer:
 
     @torch.no_grad()
     def decode(self, stream: JSTARStream) -> List[TokenEvent]:
-        """Advance as far as the received audio allows; return the new token events."""
+        """Advance as far as the received audio allows.
+
+        Returns:
+            The token events that are new in this call. Beam search can revise the end of
+            its best hypothesis: revised events are returned again, and the caller should
+            replace its events from ``stream.new_from[name]`` on (``name`` = "asr"/"st").
+        """
         t0 = time.perf_counter()
-        n_asr, n_st = len(stream.asr_events), len(stream.st_events)
+        # index from which each stream's events are new or revised in this call
+        stream.new_from = {"asr": len(stream.asr_events), "st": len(stream.st_events)}
         fast = self.model.fast_encoder
         while True:
             need = fast.frames_for_next_chunk(stream.fast)
@@ -159,7 +167,8 @@ class JSTARStreamer:
             self._advance(stream, max(avail, stream.feats_done), stream.received, True, t0)
             stream.flushed = True
         stream.compute_seconds += time.perf_counter() - t0
-        return stream.asr_events[n_asr:] + stream.st_events[n_st:]
+        return (stream.asr_events[stream.new_from["asr"]:]
+                + stream.st_events[stream.new_from["st"]:])
 
     def _advance(self, stream: JSTARStream, upto_frames: int, consumed_samples: int,
                  final: bool, t0: float) -> None:
@@ -182,7 +191,7 @@ class JSTARStreamer:
         fast_out, stream.fast = m.fast_encoder.forward_chunk(feats, stream.fast, final=final)
         wall = lambda: t + stream.compute_seconds + (time.perf_counter() - t0)
         self._search(self.asr_search, fast_out[0], stream.asr, stream.asr_events,
-                     self.asr_tokens, t, wall, final)
+                     self.asr_tokens, t, wall, final, stream.new_from, "asr")
         if stream.asr.frames:
             stream.last_asr_frame = stream.asr.frames[-1]
         if m.slow_encoder is not None:
@@ -190,17 +199,19 @@ class JSTARStreamer:
         else:
             slow_out = fast_out
         self._search(self.st_search, slow_out[0], stream.st, stream.st_events,
-                     self.st_tokens, t, wall, final)
+                     self.st_tokens, t, wall, final, stream.new_from, "st")
 
     @staticmethod
     def _search(search: TransducerSearch, enc: torch.Tensor, state: SearchState,
-                events: List[TokenEvent], tok: TokenDecoder, t: float, wall, final: bool):
+                events: List[TokenEvent], tok: TokenDecoder, t: float, wall, final: bool,
+                new_from: Dict[str, int], name: str):
         before = list(state.tokens)
         search.step(enc, state, final=final)
         keep = 0
         while keep < min(len(before), len(state.tokens)) and before[keep] == state.tokens[keep]:
             keep += 1
         del events[keep:]  # beam search may revise its best hypothesis' suffix
+        new_from[name] = min(new_from[name], keep)
         w = wall()
         for tid in state.tokens[keep:]:
             events.append(TokenEvent(tid, tok.ids2tokens([tid])[0], t, w))
