@@ -82,6 +82,9 @@ def load_batch(root, args, train: bool = True):
 def overfit(model, batch, steps: int = 300, lr: float = 3e-3, until=None, every: int = 40):
     """Train on one batch for at most ``steps`` steps; stop early once ``until()`` is true
     (checked every ``every`` steps). Returns the number of steps taken."""
+    import random
+
+    random.seed(0)  # dynamic chunk sizes are drawn with Python's random
     torch.manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for step in range(1, steps + 1):

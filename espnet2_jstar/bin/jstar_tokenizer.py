@@ -51,7 +51,7 @@ def train_tokenizer(texts: List[str], out_dir: str, vocab_size: int = 300,
             input=str(corpus), model_prefix=prefix, vocab_size=vocab_size,
             model_type=model_type, character_coverage=1.0, user_defined_symbols=tags,
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, hard_vocab_limit=False,
-            input_sentence_size=2_000_000, shuffle_input_sentence=True,
+            input_sentence_size=2_000_000, shuffle_input_sentence=False,
             minloglevel=2,
         )
         sp = spm.SentencePieceProcessor(model_file=prefix + ".model")

@@ -79,7 +79,7 @@ def test_overfit_and_decode_both_streams(toy, loss_name):
         return all(outs[u]["asr"].text == refs["src_text"][u]
                    and outs[u]["st"].text == refs["text"][u] for u in keys)
 
-    steps = overfit(model, batch, steps=900, until=all_correct)
+    steps = overfit(model, batch, steps=1600, until=all_correct)
     assert all_correct(), f"greedy decoding did not reproduce the targets in {steps} steps"
     beam = JSTARSpeech2Text(model, asr_tok, st_tok, beam_size=3)
     streamer = JSTARStreamer(model, asr_tok, st_tok, max_sym_per_frame=10)
