@@ -104,6 +104,18 @@ class AbsJSTAREncoder(torch.nn.Module, ABC):
             state: Updated state.
         """
 
+    def _subsample_stream(self, x: torch.Tensor, state: EncoderState) -> torch.Tensor:
+        """Feed new input frames through the streaming input block ``self.embed``.
+
+        Keeps the frames the input block cannot consume yet in ``state.pending_in`` and
+        returns every subsampled frame not yet encoded (``state.pending_sub`` + new ones).
+        (1, n, D_in) -> (1, m, D)
+        """
+        state.fed += x.size(1)
+        buf = x if state.pending_in is None else torch.cat([state.pending_in, x], dim=1)
+        sub, state.pending_in = self.embed.stream(buf)
+        return sub if state.pending_sub is None else torch.cat([state.pending_sub, sub], dim=1)
+
     def output_lengths(self, x_lens: torch.Tensor) -> torch.Tensor:
         """Output lengths for input lengths. (B,) -> (B,)"""
         raise NotImplementedError

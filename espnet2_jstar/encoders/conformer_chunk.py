@@ -175,10 +175,7 @@ class ChunkConformerEncoder(AbsJSTAREncoder):
 
     def forward_chunk(self, x: torch.Tensor, state: EncoderState, final: bool = False):
         """See :meth:`AbsJSTAREncoder.forward_chunk`. (1, n, D_in) -> (1, m, D)"""
-        state.fed += x.size(1)
-        buf = x if state.pending_in is None else torch.cat([state.pending_in, x], dim=1)
-        sub, state.pending_in = self.embed.stream(buf)
-        pend = sub if state.pending_sub is None else torch.cat([state.pending_sub, sub], dim=1)
+        pend = self._subsample_stream(x, state)
         outs: List[torch.Tensor] = []
         cs = self.chunk_size
         while pend.size(1) >= cs or (final and pend.size(1) > 0):

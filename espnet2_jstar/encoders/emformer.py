@@ -85,10 +85,7 @@ class EmformerEncoder(AbsJSTAREncoder):
 
     def forward_chunk(self, x: torch.Tensor, state: EncoderState, final: bool = False):
         """(1, n, D_in) -> (1, m, D); see :meth:`AbsJSTAREncoder.forward_chunk`."""
-        state.fed += x.size(1)
-        buf = x if state.pending_in is None else torch.cat([state.pending_in, x], dim=1)
-        sub, state.pending_in = self.embed.stream(buf)
-        pend = sub if state.pending_sub is None else torch.cat([state.pending_sub, sub], dim=1)
+        pend = self._subsample_stream(x, state)
         seg, rc = self.chunk_size, self.right_context
         outs = []
         while pend.size(1) >= seg + rc or (final and pend.size(1) > 0):
