@@ -1,4 +1,4 @@
-"""JSTARModel, the beamformer front-end and the MT model on CUDA: same losses as on CPU.
+"""JSTARModel and the beamformer front-end on CUDA: same losses as on CPU, training runs.
 
 Skipped without a GPU (CI has none); on a GPU machine:
 ``python -m pytest tests/models/test_models_cuda.py -v``.

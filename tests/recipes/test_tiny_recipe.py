@@ -30,7 +30,8 @@ def run(tmp, *args, check=True, **kw):
 def recipe(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
     t0 = time.time()
-    p = run(tmp, check=False)
+    # two trainings at a time (stages 5-6) and two decodings at a time (--nj, stage 7)
+    p = run(tmp, "--train_jobs", "2", "--nj", "2", check=False)
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"tiny recipe: {time.time() - t0:.0f} s")
     return tmp, p
@@ -48,6 +49,9 @@ def test_every_stage_produced_outputs(recipe):
               "jstar/decode_test_slowchunk8", "mt/decode_test"):
         assert (tmp / "exp" / d / "score.json").exists(), d
     assert (tmp / "exp/jstar/decode_test/tokens.jsonl").stat().st_size > 0
+    # the ESPnet ST baseline decodes its n-best average, not whichever epoch file sorts first
+    cmds = (tmp / "exp/commands.txt").read_text()
+    assert "--st_model_file " + str(tmp / "exp/espnet_st/valid.acc.ave.pth") in cmds
 
 
 def test_results_table_parses(recipe):
@@ -99,3 +103,15 @@ def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
     assert p.returncode != 0
     assert "stage 4" in p.stderr and "failed" in p.stderr
     assert not (tmp_path / "exp" / "mt" / ".done").exists()
+
+
+def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
+    """One failing job of a parallel stage fails the stage, naming the job's own error."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    p = run(tmp, "--stage", "6", "--stop_stage", "6", "--train_jobs", "2", "--expdir", str(exp),
+            "--baselines", "bogus espnet_st", "--max_epoch", "1", check=False)
+    assert p.returncode != 0
+    assert "unknown baseline bogus" in p.stderr and "parallel job(s) failed" in p.stderr
+    # the other job still ran to completion: its .done is trustworthy, the failed one has none
+    assert (exp / "espnet_st" / ".done").exists() and not (exp / "bogus").exists()

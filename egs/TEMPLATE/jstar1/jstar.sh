@@ -10,7 +10,8 @@
 #   --stage N / --stop_stage N   stages to run (1-8)            [1 / 8]
 #   --scale tiny|mini|medium|large                               [mini]
 #   --nj N      parallel jobs (data, decoding)                   [2]
-#   --ngpu N    GPUs for training (ESPnet trainer/DDP launcher)  [0]
+#   --ngpu N    GPUs for training and ESPnet ST decoding (ESPnet trainer/DDP launcher)  [0]
+#   --train_jobs N  trainings of stages 5-6 run at once (e.g. 3 on one GPU)             [1]
 #   --seed N                                                     [0]
 # Stage 1 (data):       --corpus mini_bilingual|mc_fleurs  --fleurs_root DIR  --download true|false
 # Stage 2 (array sim):  --single_channel true|false  (1 channel instead of the 7-mic array)
@@ -34,7 +35,7 @@ log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (jstar.sh:${BASH_LINENO[0]}) $*" >&2;
 die() { log "ERROR: stage ${current_stage:-?}: $*"; exit 1; }
 trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); outputs without .done are incomplete"' EXIT
 
-stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0
+stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0; train_jobs=1
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; max_epoch=""
 mt_config=conf/train_mt_mini.yaml
@@ -63,7 +64,7 @@ bpedir=${datadir}/token_list/bpe${vocab_size}
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
-( set -o posix; for v in stage stop_stage scale nj ngpu seed corpus single_channel vocab_size \
+( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size \
     mt_config jstar_config jstar_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
@@ -74,6 +75,16 @@ done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return
 # timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
 timed() { local t0=$SECONDS; [ "$1" = train_task ] || echo "$*" >> "$expdir/commands.txt"; "$@"
           echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
+
+# A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
+# jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's
+# own error, naming its log, is printed by die() inside it).
+pool_pids=()
+pool_run() { local n=$1; shift
+             while [ "$(jobs -rp | wc -l)" -ge "$n" ]; do wait -n || true; done
+             ( "$@" ) & pool_pids+=($!); }
+pool_wait() { local p failed=0; for p in "${pool_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+              pool_pids=(); [ "$failed" -eq 0 ] || die "$failed parallel job(s) failed (see the errors above)"; }
 
 # train_task <module> <config> <out_dir> <data-names> [extra args...]
 #   data-names: "speech src_text text" (JSTAR, ESPnet ST) or "src_text text" (MT)
@@ -159,91 +170,92 @@ fi
 jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
                   echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 current_stage=5
+train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
+    case $sys in
+        jstar) ;;
+        jstar_no_mt_init) extra=() ;;
+        jstar_fast_st) extra+=(--slow_encoder none) ;;
+        jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
+        jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
+        jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
+                                  "{array_json: ${datadir}/${train_set:-train}/array.json}") ;;
+        *) die "unknown ablation ${sys#jstar_}" ;;
+    esac
+    log "stage 5: JSTAR training ($sys)"
+    # shellcheck disable=SC2086
+    timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
+        "speech src_text text" "${extra[@]}" $jstar_args; }
 if run_stage 5; then
-    for sys in $(jstar_systems); do
-        extra=(--mt_init "$expdir/mt"); cfg=$jstar_config
-        case $sys in
-            jstar) ;;
-            jstar_no_mt_init) extra=() ;;
-            jstar_fast_st) extra+=(--slow_encoder none) ;;
-            jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
-            jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
-            jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
-                                      "{array_json: ${datadir}/${train_set:-train}/array.json}") ;;
-            *) die "unknown ablation ${sys#jstar_}" ;;
-        esac
-        log "stage 5: JSTAR training ($sys)"
-        # shellcheck disable=SC2086
-        timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
-            "speech src_text text" "${extra[@]}" $jstar_args
-    done
+    for sys in $(jstar_systems); do pool_run "$train_jobs" train_jstar "$sys"; done
+    run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
 fi
 
 current_stage=6
+train_baseline() { log "stage 6: baseline $1"
+    case $1 in
+        cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
+                     "$expdir/cascade_asr" "speech src_text text" ;;
+        espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
+                     "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
+                     --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
+        *) die "unknown baseline $1" ;;
+    esac; }
 if run_stage 6; then
-    for b in $baselines; do
-        log "stage 6: baseline $b"
-        case $b in
-            cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
-                         "$expdir/cascade_asr" "speech src_text text" ;;
-            espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
-                         "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
-                         --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
-            *) die "unknown baseline $b" ;;
-        esac
-    done
+    for b in $baselines; do pool_run "$train_jobs" train_baseline "$b"; done
+    pool_wait
 fi
 
 current_stage=7
+# decode_<kind> <test set> [...]: one decoding each, skipped when its .done exists
+decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
+    local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads")
+    [ -n "$cs" ] && { d=${d}_slowchunk$cs; extra+=(--slow_chunk_size "$cs"); }
+    done_or "$d" && return 0
+    log "stage 7: streaming decoding $sys on $t${cs:+ (slow chunk $cs)}"
+    timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${extra[@]}" \
+        --jstar_train_config "$expdir/$sys/config.yaml" --jstar_model_file "$expdir/$sys" \
+        --output_dir "$d" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
+    touch "$d/.done"; }
+decode_mt() { local d=$expdir/mt/decode_$1; done_or "$d" && return 0
+    timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/mt/config.yaml" \
+        --mt_model_file "$expdir/mt" --output_dir "$d/st" \
+        --data_path_and_name_and_type "${datadir}/$1/src_text,src_text,text" > "$d.log" 2>&1 \
+        || die "MT decoding failed, see $d.log"
+    touch "$d/.done"; }
+decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
+    log "stage 7: cascade decoding on $1"
+    timed ${python} -m espnet2_jstar.bin.cascade_inference --num_threads "$decode_threads" \
+        --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
+        --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
+        --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
+        --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
+    touch "$d/.done"; }
+# the ESPnet ST model to decode: the n-best average, else the best, else the last epoch
+st_model_file() { local f
+    for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
+        [ -f "$expdir/espnet_st/$f" ] && { echo "$expdir/espnet_st/$f"; return 0; }
+    done; die "no model file in $expdir/espnet_st"; }
+decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$d" && return 0
+    log "stage 7: ESPnet ST decoding on $1"
+    timed ${python} -m espnet2.bin.st_inference --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
+        --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
+        --st_train_config "$expdir/espnet_st/config.yaml" \
+        --st_model_file "$(st_model_file)" \
+        --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
+    OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
+        --st_inference_dir "$d/raw" --data_dir "${datadir}/$1" --output_dir "$d" \
+        --compute_seconds $((SECONDS - t0)) --threads "$decode_threads" >> "$d.log" 2>&1 \
+        || die "ESPnet ST decode-dir conversion failed, see $d.log"
+    touch "$d/.done"; }
 if run_stage 7; then
+    # every decoding is independent: up to --nj of them run at once
     for t in $test_sets; do
-        wav=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads")
-        for sys in $(jstar_systems); do
-            d=$expdir/$sys/decode_$t; done_or "$d" || {
-                log "stage 7: streaming decoding $sys on $t"
-                timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${wav[@]}" \
-                    --jstar_train_config "$expdir/$sys/config.yaml" --jstar_model_file "$expdir/$sys" \
-                    --output_dir "$d" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
-                touch "$d/.done"; }
-        done
-        for cs in $slow_chunk_sweep; do
-            d=$expdir/jstar/decode_${t}_slowchunk$cs; done_or "$d" || {
-                timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${wav[@]}" \
-                    --slow_chunk_size "$cs" --jstar_train_config "$expdir/jstar/config.yaml" \
-                    --jstar_model_file "$expdir/jstar" --output_dir "$d" > "$d.log" 2>&1 \
-                    || die "decoding failed, see $d.log"
-                touch "$d/.done"; }
-        done
-        d=$expdir/mt/decode_$t; done_or "$d" || {
-            timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/mt/config.yaml" \
-                --mt_model_file "$expdir/mt" --output_dir "$d/st" \
-                --data_path_and_name_and_type "${datadir}/$t/src_text,src_text,text" > "$d.log" 2>&1 \
-                || die "MT decoding failed, see $d.log"
-            touch "$d/.done"; }
-        if [[ " $baselines " == *" cascade "* ]]; then
-            d=$expdir/cascade/decode_$t; done_or "$d" || {
-                log "stage 7: cascade decoding on $t"
-                timed ${python} -m espnet2_jstar.bin.cascade_inference "${wav[@]}" \
-                    --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
-                    --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
-                    --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
-                touch "$d/.done"; }
-        fi
-        if [[ " $baselines " == *" espnet_st "* ]]; then
-            d=$expdir/espnet_st/decode_$t; done_or "$d" || {
-                log "stage 7: ESPnet ST decoding on $t"
-                t0=$SECONDS
-                timed ${python} -m espnet2.bin.st_inference --batch_size 1 --ngpu 0 --nbest 1 \
-                    --data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" \
-                    --st_train_config "$expdir/espnet_st/config.yaml" \
-                    --st_model_file "$(ls "$expdir"/espnet_st/valid.acc.ave.pth "$expdir"/espnet_st/valid.loss.ave.pth "$expdir"/espnet_st/*epoch.pth 2>/dev/null | head -n 1)" \
-                    --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
-                OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
-                    --st_inference_dir "$d/raw" --data_dir "${datadir}/$t" --output_dir "$d" \
-                    --compute_seconds $((SECONDS - t0)) --threads "$decode_threads" >> "$d.log" 2>&1
-                touch "$d/.done"; }
-        fi
+        for sys in $(jstar_systems); do pool_run "$nj" decode_jstar "$sys" "$t"; done
+        for cs in $slow_chunk_sweep; do pool_run "$nj" decode_jstar jstar "$t" "$cs"; done
+        pool_run "$nj" decode_mt "$t"
+        for b in $baselines; do pool_run "$nj" "decode_$b" "$t"; done
     done
+    pool_wait
 fi
 
 current_stage=8
