@@ -174,27 +174,32 @@ def test_smoothed_simple_loss_finite_and_padding_invariant(lm_scale, am_scale):
     torch.testing.assert_close(loss, loss_p, atol=1e-5, rtol=1e-6)
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize("dev", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_gradcheck_float64(dev):
     rng = torch.Generator().manual_seed(2)
     B, T, U, V = 2, 3, 2, 4
     logits, targets, tl, ul = _random_case(rng, B, T, U, V, torch.float64)
-    assert torch.autograd.gradcheck(lambda x: rnnt_loss(x, targets, tl, ul, reduction="none"),
-                                    (logits,))
     ranges = get_rnnt_prune_ranges(torch.rand(B, T, U + 1, dtype=torch.float64),
                                    torch.rand(B, T, U + 1, dtype=torch.float64), tl, ul, 2)
-    lg = torch.randn(B, T, 2, V, dtype=torch.float64, generator=rng, requires_grad=True)
+    logits, ranges = logits.detach().to(dev).requires_grad_(), ranges.to(dev)
+    targets, tl, ul = targets.to(dev), tl.to(dev), ul.to(dev)
+    assert torch.autograd.gradcheck(lambda x: rnnt_loss(x, targets, tl, ul, reduction="none"),
+                                    (logits,))
+    f64 = dict(dtype=torch.float64, device=dev)
+    lg = torch.randn(B, T, 2, V, generator=rng).to(**f64).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda x: rnnt_loss_pruned(x, targets, ranges, tl, ul, reduction="none"), (lg,))
-    am = torch.randn(B, T, V, dtype=torch.float64, generator=rng, requires_grad=True)
-    lm = torch.randn(B, U + 1, V, dtype=torch.float64, generator=rng, requires_grad=True)
+    am = torch.randn(B, T, V, generator=rng).to(**f64).requires_grad_()
+    lm = torch.randn(B, U + 1, V, generator=rng).to(**f64).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda a, m: rnnt_loss_simple(m, a, targets, tl, ul, lm_scale=0.2, am_scale=0.1,
                                       reduction="sum"), (am, lm))
     # the raw lattice, with an arbitrary (unnormalised) score per arc
-    blank = torch.randn(B, T, U + 1, dtype=torch.float64, generator=rng, requires_grad=True)
-    sym = torch.randn(B, T, U + 1, dtype=torch.float64, generator=rng, requires_grad=True)
-    valid = ((torch.arange(T)[None, :, None] < tl[:, None, None])
-             & (torch.arange(U + 1)[None, None, :] <= ul[:, None, None]))
+    blank = torch.randn(B, T, U + 1, generator=rng).to(**f64).requires_grad_()
+    sym = torch.randn(B, T, U + 1, generator=rng).to(**f64).requires_grad_()
+    valid = ((torch.arange(T, device=dev)[None, :, None] < tl[:, None, None])
+             & (torch.arange(U + 1, device=dev)[None, None, :] <= ul[:, None, None]))
     assert torch.autograd.gradcheck(
         lambda b, s: lattice_logprob(b, s, valid, tl, ul)[0], (blank, sym))
 
