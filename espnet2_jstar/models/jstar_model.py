@@ -21,6 +21,7 @@ from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2_jstar.encoders.abs_encoder import AbsJSTAREncoder
 from espnet2_jstar.losses import AbsTransducerLoss
+from espnet2_jstar.models.step_counter import register_step_counter
 
 
 class TransducerHead(torch.nn.Module):
@@ -126,7 +127,7 @@ class JSTARModel(AbsESPnetModel):
         self.asr_weight = asr_weight
         self.blank_id = blank_id
         self.ignore_id = ignore_id
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long), persistent=False)
+        register_step_counter(self)  # persistent: a resumed run continues the loss warm-up
 
     # ------------------------------------------------------------------ features
     def extract_feats(

@@ -27,6 +27,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2_jstar.encoders.abs_encoder import AbsJSTAREncoder
 from espnet2_jstar.models.jstar_model import TransducerHead
+from espnet2_jstar.models.step_counter import register_step_counter
 
 
 class MTTransducerModel(AbsESPnetModel):
@@ -82,7 +83,7 @@ class MTTransducerModel(AbsESPnetModel):
         self.embed_dropout = torch.nn.Dropout(embed_dropout)
         self.slow_encoder = slow_encoder
         self.st_head = st_head
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long), persistent=False)
+        register_step_counter(self)  # persistent: a resumed run continues the loss warm-up
 
     def embed(
         self, src_text: torch.Tensor, src_text_lengths: torch.Tensor

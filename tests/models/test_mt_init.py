@@ -87,7 +87,9 @@ def test_mini_configs_map_one_to_one(root, caplog):
     want = shared_tensors(jstar)
     assert sorted(report["loaded"]) == sorted(want)
     assert report["missing_in_mt"] == [] and report["shape_mismatch"] == []
-    assert sorted(report["mt_only"]) == ["src_embed.weight", "src_norm.bias", "src_norm.weight"]
+    # the MT's loss warm-up counter is not copied: JSTAR runs its own warm-up
+    assert sorted(report["mt_only"]) == ["num_updates", "src_embed.weight", "src_norm.bias",
+                                         "src_norm.weight"]
     mt_sd = mt.state_dict()
     for name, value in jstar.state_dict().items():
         if name in want:

@@ -17,6 +17,8 @@
 # Stage 2 (array sim):  --single_channel true|false  (1 channel instead of the 7-mic array)
 # Stage 3 (tokenizer):  --vocab_size N                                        [300]
 # Stage 4 (MT):         --mt_config FILE  --max_epoch N (all training stages)
+#                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
+#                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer"
 #                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
@@ -38,7 +40,7 @@ trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); 
 stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0; train_jobs=1
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; max_epoch=""
-mt_config=conf/train_mt_mini.yaml
+mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
@@ -65,7 +67,7 @@ epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size \
-    mt_config jstar_config jstar_args ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs jstar_config jstar_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
@@ -163,7 +165,19 @@ fi
 current_stage=4
 if run_stage 4; then
     log "stage 4: transducer MT pre-training"
-    timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
+    if [ "$mt_extra_pairs" = auto ]; then
+        mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
+    fi
+    mt_set=train
+    if [ "$mt_extra_pairs" -gt 0 ]; then
+        [ "$corpus" = mini_bilingual ] || die "--mt_extra_pairs needs the mini_bilingual grammar"
+        mt_set=mt_train_${mt_extra_pairs}
+        done_or "${datadir}/${mt_set}" || {
+            timed ${python} -m espnet2_jstar.data.mt_text --data_dir "$datadir" \
+                --out_dir "${datadir}/${mt_set}" --num_pairs "$mt_extra_pairs" --seed "$seed"
+            touch "${datadir}/${mt_set}/.done"; }
+    fi
+    train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
 fi
 
 # the JSTAR systems of stages 5 and 7: "jstar" plus one per ablation (--systems overrides)
