@@ -111,3 +111,20 @@ def test_wrong_sample_rate_is_reported_before_training(trained, tmp_path):
         capture_output=True, text=True)
     assert p.returncode != 0
     assert "uttX: sample rate 8000 Hz, expected 16000 Hz" in p.stderr
+
+
+def test_loss_report_puts_the_pruned_loss_on_the_full_scale(trained):
+    """loss_report: the pruned value bounds the full RNN-T loss from above; a torchaudio head
+    reports its own loss as the full one (gradient cosine 1)."""
+    import json
+
+    tmp, root = trained
+    p = py("-m", "espnet2_jstar.bin.loss_report", "--data_dir", str(root), "--num_utts", "3",
+           "--model", str(tmp / "exp/valid.loss.best.pth"))
+    rep = json.loads(p.stdout.strip().splitlines()[-1])
+    assert rep["utts"] == 3
+    asr, st = rep["asr"], rep["st"]
+    assert asr["own_type"] == "PrunedTransducerLoss"
+    assert asr["own_pruned"] >= asr["full"] - 1e-3 and -1.0 <= asr["cos"] <= 1.0
+    assert st["own_type"] == "TorchaudioTransducerLoss"
+    assert abs(st["own"] - st["full"]) < 1e-3 and st["cos"] > 0.9999
