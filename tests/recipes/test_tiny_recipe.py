@@ -115,3 +115,30 @@ def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
     assert "unknown baseline bogus" in p.stderr and "parallel job(s) failed" in p.stderr
     # the other job still ran to completion: its .done is trustworthy, the failed one has none
     assert (exp / "espnet_st" / ".done").exists() and not (exp / "bogus").exists()
+
+
+def test_char_asr_tokens_stage3(recipe, tmp_path):
+    """--asr_tokens char: stage 3 adds a character model for the ASR stream (tags kept whole,
+    every training character covered); an unknown value is refused before any stage runs."""
+    import sentencepiece as spm
+
+    tmp, _ = recipe
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train").symlink_to(tmp / "data" / "train")
+    run(tmp, "--stage", "3", "--stop_stage", "3", "--asr_tokens", "char", "--datadir", str(data),
+        "--expdir", str(tmp_path / "exp"))
+    chars = data / "token_list" / "char"
+    assert (chars / ".done").exists() and (data / "token_list/bpe300/.done").exists()
+    tokens = (chars / "tokens.txt").read_text(encoding="utf-8").split()
+    assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>"
+    assert "<self>" in tokens and "<other>" in tokens and len(tokens) < 80
+    sp = spm.SentencePieceProcessor(model_file=str(chars / "bpe.model"))
+    line = (tmp / "data/train/src_text").read_text(encoding="utf-8").splitlines()[0]
+    pieces = sp.encode(line.split(maxsplit=1)[1], out_type=str)
+    assert "<self>" in pieces or "<other>" in pieces
+    assert all(len(p) == 1 or p in ("<self>", "<other>") for p in pieces)
+    assert "<unk>" not in pieces
+    p = run(tmp, "--stage", "3", "--stop_stage", "3", "--asr_tokens", "words",
+            "--datadir", str(data), "--expdir", str(tmp_path / "exp2"), check=False)
+    assert p.returncode != 0 and "--asr_tokens must be bpe or char" in p.stderr

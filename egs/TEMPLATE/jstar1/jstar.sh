@@ -16,6 +16,8 @@
 # Stage 1 (data):       --corpus mini_bilingual|mc_fleurs  --fleurs_root DIR  --download true|false
 # Stage 2 (array sim):  --single_channel true|false  (1 channel instead of the 7-mic array)
 # Stage 3 (tokenizer):  --vocab_size N                                        [300]
+#                       --asr_tokens bpe|char  ASR-stream targets of JSTAR and the cascade ASR:
+#                       the shared BPE model, or characters (sentencepiece char model)  [bpe]
 # Stage 4 (MT):         --mt_config FILE  --max_epoch N (all training stages)
 #                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
 #                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
@@ -39,7 +41,7 @@ trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); 
 
 stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0; train_jobs=1
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
-vocab_size=300; max_epoch=""
+vocab_size=300; asr_tokens=bpe; max_epoch=""
 mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
@@ -63,10 +65,17 @@ if [ -z "$python" ]; then
 fi
 local_dir=${root}/local
 bpedir=${datadir}/token_list/bpe${vocab_size}
+chardir=${datadir}/token_list/char
+# the ASR stream's own targets (JSTAR and the cascade ASR), when not the shared BPE
+case $asr_tokens in
+    bpe) src_tok=() ;;
+    char) src_tok=(--src_token_list "$chardir/tokens.txt" --src_bpemodel "$chardir/bpe.model") ;;
+    *) die "--asr_tokens must be bpe or char, got $asr_tokens" ;;
+esac
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
-( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size \
+( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
     mt_config mt_extra_pairs jstar_config jstar_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
@@ -160,6 +169,12 @@ if run_stage 3; then
         timed ${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text" \
             --text "${datadir}/train/text" --vocab_size "$vocab_size" --out_dir "$bpedir"
         touch "$bpedir/.done"; }
+    if [ "$asr_tokens" = char ]; then
+        done_or "$chardir" || {
+            timed ${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text" \
+                --model_type char --vocab_size 100 --out_dir "$chardir"
+            touch "$chardir/.done"; }
+    fi
 fi
 
 current_stage=4
@@ -198,7 +213,7 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
     log "stage 5: JSTAR training ($sys)"
     # shellcheck disable=SC2086
     timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
-        "speech src_text text" "${extra[@]}" $jstar_args; }
+        "speech src_text text" "${extra[@]}" "${src_tok[@]}" $jstar_args; }
 if run_stage 5; then
     for sys in $(jstar_systems); do pool_run "$train_jobs" train_jstar "$sys"; done
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
@@ -208,7 +223,7 @@ current_stage=6
 train_baseline() { log "stage 6: baseline $1"
     case $1 in
         cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
-                     "$expdir/cascade_asr" "speech src_text text" ;;
+                     "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
         espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
                      "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
                      --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
