@@ -23,7 +23,8 @@ INDEX_FILES = ("wav.scp", "src_text", "text", "utt2spk", "spk2utt", "segments.js
 SEGMENT_KEYS = ("speaker", "lang", "start", "end", "src", "tgt")
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary name and a rename."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -68,7 +69,7 @@ def write_data_dir(out_dir: str | os.PathLike, records: Iterable[Dict],
         files[name] = [json.dumps(row, ensure_ascii=False) for row in rows]
     geometry.to_json(out_dir / "array.json")
     for name, lines in files.items():
-        _atomic_write(out_dir / name, "".join(line + "\n" for line in lines))
+        atomic_write(out_dir / name, "".join(line + "\n" for line in lines))
 
 
 def read_kaldi_lines(path: str | os.PathLike) -> List[Tuple[int, str, str]]:

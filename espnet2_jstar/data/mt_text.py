@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from espnet2_jstar.data.conversation import TAGS, parse_sot
+from espnet2_jstar.data.datadir import atomic_write, read_kaldi_lines
 from espnet2_jstar.data.grammar import Grammar
 from espnet2_jstar.data.synthetic import LANGS, TURN_WEIGHTS
 from espnet2_jstar.data.textsplits import held_out_pairs
@@ -41,15 +42,8 @@ EVAL_SPLITS = ("dev", "test", "test_unseen")
 
 
 def read_kaldi_text(path: Path) -> List[Tuple[str, str]]:
-    """``utt_id text`` lines → [(utt_id, text)]."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.strip():
-                uid, _, text = line.partition(" ")
-                out.append((uid, text.strip()))
-    return out
+    """``utt_id text`` lines → [(utt_id, text)], blank lines skipped."""
+    return [(uid, text) for _, uid, text in read_kaldi_lines(path) if uid]
 
 
 def eval_sentences(split_dirs: Iterable[Path]) -> Set[str]:
@@ -114,13 +108,6 @@ def sample_pairs(num_pairs: int, exclude: Set[str], seed: int = 0, mt_seed: int 
     return out
 
 
-def _write_atomic(path: Path, lines: Sequence[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(line + "\n" for line in lines)
-    os.replace(tmp, path)
-
-
 def write_mt_train(data_dir: str | os.PathLike, out_dir: str | os.PathLike, num_pairs: int,
                    seed: int = 0, mt_seed: int = 0, train_set: str = "train",
                    exclude_sets: Sequence[str] = EVAL_SPLITS) -> int:
@@ -145,8 +132,8 @@ def write_mt_train(data_dir: str | os.PathLike, out_dir: str | os.PathLike, num_
         src_lines.append(f"mttext_{i:0{width}d} {a}")
         tgt_lines.append(f"mttext_{i:0{width}d} {b}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / "src_text", src_lines)
-    _write_atomic(out_dir / "text", tgt_lines)
+    atomic_write(out_dir / "src_text", "".join(line + "\n" for line in src_lines))
+    atomic_write(out_dir / "text", "".join(line + "\n" for line in tgt_lines))
     return len(src_lines)
 
 
