@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List
 
 import soundfile
 import torch
 
-from espnet2.train.collate_fn import CommonCollateFn
 
 TINY_ENC = ("{{hidden_size: 48, linear_size: 96, num_blocks: {n}, heads: 2, "
             "conv_mod_kernel_size: 5, chunk_size: 4, num_left_chunks: 2, chunk_range: [2, 6], "
@@ -60,23 +60,11 @@ def tiny_args(root, extra: List[str] = (), mvn: bool = True):
 
 
 def load_batch(root, args, train: bool = True):
-    """Preprocess + collate every utterance of a toy data dir into one batch."""
-    from espnet2_jstar.tasks.jstar import JSTARTask
+    """Preprocess + collate every utterance of a toy data dir into one batch:
+    (keys, batch, {uid: wav}, items)."""
+    from espnet2_jstar.bin.loss_report import load_batch as load_data_dir_batch
 
-    pre = JSTARTask.build_preprocess_fn(args, train=train)
-    texts = {}
-    for name in ("src_text", "text"):
-        for line in open(root / name, encoding="utf-8"):
-            uid, t = line.rstrip("\n").split(maxsplit=1)
-            texts.setdefault(uid, {})[name] = t
-    items, wavs = [], {}
-    for line in open(root / "wav.scp"):
-        uid, path = line.split()
-        wav, _ = soundfile.read(path, dtype="float32")
-        wavs[uid] = wav
-        items.append((uid, pre(uid, {"speech": wav, **texts[uid]})))
-    keys, batch = CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)(items)
-    return keys, batch, wavs, items
+    return load_data_dir_batch(Path(root), args, train=train)
 
 
 def overfit(model, batch, steps: int = 300, lr: float = 3e-3, until=None, every: int = 40):

@@ -21,34 +21,41 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import soundfile
 import torch
 
 
-def load_batch(data_dir: Path, args, num_utts: int):
-    """Preprocess and collate the first ``num_utts`` utterances of a data dir (eval mode)."""
+def load_batch(data_dir: Path, args, num_utts: Optional[int] = None, train: bool = False):
+    """Preprocess (JSTARTask's preprocessor) and collate the first ``num_utts`` utterances
+    (all when None) of a data dir into one batch.
+
+    Returns:
+        keys, batch (``speech``, ``src_text``, ``text`` + lengths), {uid: waveform},
+        [(uid, preprocessed item)]
+    """
     from espnet2.train.collate_fn import CommonCollateFn
 
     from espnet2_jstar.tasks.jstar import JSTARTask
 
-    pre = JSTARTask.build_preprocess_fn(args, train=False)
+    pre = JSTARTask.build_preprocess_fn(args, train=train)
     texts: Dict[str, Dict[str, str]] = {}
     for name in ("src_text", "text"):
         for line in open(data_dir / name, encoding="utf-8"):
             uid, _, t = line.rstrip("\n").partition(" ")
             texts.setdefault(uid, {})[name] = t
-    items = []
+    items, wavs = [], {}
     for line in open(data_dir / "wav.scp", encoding="utf-8"):
         if len(items) == num_utts:
             break
         uid, path = line.split(maxsplit=1)
-        wav, _ = soundfile.read(path.strip(), dtype="float32")
+        wavs[uid], _ = soundfile.read(path.strip(), dtype="float32")
         if uid not in texts or len(texts[uid]) != 2:
             raise ValueError(f"{data_dir}: utterance {uid} lacks src_text or text")
-        items.append((uid, pre(uid, {"speech": wav, **texts[uid]})))
-    return CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)(items)[1]
+        items.append((uid, pre(uid, {"speech": wavs[uid], **texts[uid]})))
+    keys, batch = CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)(items)
+    return keys, batch, wavs, items
 
 
 def head_report(head, enc: torch.Tensor, enc_lens: torch.Tensor, labels: torch.Tensor) -> Dict:
@@ -86,7 +93,7 @@ def report(model_file: str, data_dir: Path, num_utts: int) -> Dict:
         raise FileNotFoundError(f"{model_file}: no config.yaml beside it ({cfg})")
     model, args = JSTARTask.build_model_from_file(str(cfg), model_file, "cpu")
     model.eval()
-    batch = load_batch(data_dir, args, num_utts)
+    _, batch, _, _ = load_batch(data_dir, args, num_utts)
     with torch.no_grad():
         fast, fl, slow, sl = model.encode(batch["speech"], batch["speech_lengths"])
     res = {"model": model_file, "utts": int(batch["speech"].shape[0]),
