@@ -48,7 +48,11 @@ def load_geometry(array_json: Optional[str], mic_positions: Optional[List[List[f
 
 
 class BeamFusionCNN(torch.nn.Module):
-    """Per-frame CNN over the (beam, mel) plane; no temporal context.
+    """Per-frame 2-D CNN over the (beam, mel) plane; no temporal context.
+
+    The convolution weights are shared across neighbouring beams. This was the first
+    design; it is about 35x more expensive than :class:`BeamChannelFusion` on a CPU
+    (``benchmarks/streaming_rtf.py``), because every frame is a separate tiny image.
 
     Args:
         n_beams: N.
@@ -79,6 +83,38 @@ class BeamFusionCNN(torch.nn.Module):
         return self.proj(h.reshape(B, T, -1))
 
 
+class BeamChannelFusion(torch.nn.Module):
+    """Per-frame 1-D CNN along mel with the beams as input channels; no temporal context.
+
+    The first convolution mixes all N beams at every mel band, so level differences
+    between the mouth beam and the room beams (the speaker cue) are one layer away.
+    Two stride-2 convolutions bring M mel bands to ceil(M / 4) before the projection.
+
+    Args:
+        n_beams: N (input channels).
+        n_mels: M.
+        channels: conv channels.
+        output_size: output feature size.
+    """
+
+    def __init__(self, n_beams: int, n_mels: int, channels: int = 32, output_size: int = 80):
+        super().__init__()
+        self.convs = torch.nn.Sequential(
+            torch.nn.Conv1d(n_beams, channels, 5, stride=2, padding=2),
+            torch.nn.ReLU(),
+            torch.nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+            torch.nn.ReLU(),
+        )
+        m4 = ((n_mels - 1) // 2) // 2 + 1
+        self.proj = torch.nn.Linear(channels * m4, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, T, N, M). Returns: (B, T, output_size)."""
+        B, T, N, M = x.shape
+        h = self.convs(x.reshape(B * T, N, M))  # time folded into the batch
+        return self.proj(h.reshape(B, T, -1))
+
+
 class BeamformerFrontend(AbsFrontend):
     """Multichannel front-end: a bank of fixed beams, log-mel per beam, CNN fusion.
 
@@ -99,8 +135,11 @@ class BeamformerFrontend(AbsFrontend):
         beam_type: ``"superdirective"`` (MVDR vs spherically isotropic noise),
             ``"mvdr_diffuse"`` (MVDR vs horizontally isotropic noise) or ``"delay_and_sum"``.
         diagonal_loading: μ added to the unit-diagonal noise coherence (regularisation).
+        fusion_type: ``"beam_channels"`` (:class:`BeamChannelFusion`, the default) or
+            ``"beam_plane"`` (:class:`BeamFusionCNN`, the first, slower design).
         cnn_channels: fusion CNN conv channels.
-        cnn_bottleneck: channels of the last 1x1 conv before the linear projection.
+        cnn_bottleneck: ``beam_plane`` only: channels of the last 1x1 conv before the
+            linear projection.
         output_size: output feature size F.
         elevation_deg: elevation of the far-field beams (degrees).
         fmin: lowest mel band edge (Hz).
@@ -124,7 +163,8 @@ class BeamformerFrontend(AbsFrontend):
         n_mels: int = 80,
         beam_type: str = "superdirective",
         diagonal_loading: float = 1e-2,
-        cnn_channels: int = 16,
+        fusion_type: str = "beam_channels",
+        cnn_channels: int = 32,
         cnn_bottleneck: int = 4,
         output_size: int = 80,
         elevation_deg: float = 0.0,
@@ -155,8 +195,15 @@ class BeamformerFrontend(AbsFrontend):
                                float(diagonal_loading), float(elevation_deg), float(sound_speed))
         self.register_buffer("weight_real", torch.from_numpy(np.ascontiguousarray(w.real)).float())
         self.register_buffer("weight_imag", torch.from_numpy(np.ascontiguousarray(w.imag)).float())
-        self.fusion = BeamFusionCNN(self.n_beams, self.n_mels, int(cnn_channels),
-                                    int(cnn_bottleneck), int(output_size))
+        if fusion_type == "beam_channels":
+            self.fusion = BeamChannelFusion(self.n_beams, self.n_mels, int(cnn_channels),
+                                            int(output_size))
+        elif fusion_type == "beam_plane":
+            self.fusion = BeamFusionCNN(self.n_beams, self.n_mels, int(cnn_channels),
+                                        int(cnn_bottleneck), int(output_size))
+        else:
+            raise ValueError(f"fusion_type must be 'beam_channels' or 'beam_plane', "
+                             f"got {fusion_type!r}")
         self._output_size = int(output_size)
 
     def output_size(self) -> int:

@@ -46,6 +46,19 @@ def test_channel_mismatch():
         fe(torch.randn(1, 800), torch.tensor([800]))
 
 
+def test_fusion_types():
+    plane = BeamformerFrontend(fusion_type="beam_plane", **SMALL)
+    chan = BeamformerFrontend(**SMALL)
+    assert type(chan.fusion).__name__ == "BeamChannelFusion"
+    # the first conv of the default fusion takes the beams as input channels
+    assert chan.fusion.convs[0].weight.shape[1] == SMALL["n_beams"]
+    assert type(plane.fusion).__name__ == "BeamFusionCNN"
+    x = torch.randn(1, 1200, 7)
+    assert plane(x)[0].shape == chan(x)[0].shape == (1, 6, 32)
+    with pytest.raises(ValueError, match="fusion_type must be"):
+        BeamformerFrontend(fusion_type="beam_cube", **SMALL)
+
+
 def test_array_json_sample_rate_mismatch(tmp_path):
     path = tmp_path / "array.json"
     ArrayGeometry(sample_rate=8000).to_json(path)
@@ -53,9 +66,10 @@ def test_array_json_sample_rate_mismatch(tmp_path):
         BeamformerFrontend(array_json=str(path), **SMALL)
 
 
-def test_frame_local_streaming(run_chunked):
+@pytest.mark.parametrize("fusion_type", ["beam_channels", "beam_plane"])
+def test_frame_local_streaming(run_chunked, fusion_type):
     torch.manual_seed(0)
-    fe = BeamformerFrontend(**SMALL).eval()
+    fe = BeamformerFrontend(fusion_type=fusion_type, **SMALL).eval()
     x = torch.randn(1, 160 * 29 + 400 + 77, 7)
     full, _ = fe(x, torch.tensor([x.shape[1]]))
     for k in (1, 4, 11):
@@ -75,8 +89,9 @@ def test_weights_are_buffers_not_parameters():
     assert fe.weight_imag.abs().max() > 0.1
 
 
-def test_gradients_flow_to_cnn():
-    fe = BeamformerFrontend(**SMALL)
+@pytest.mark.parametrize("fusion_type", ["beam_channels", "beam_plane"])
+def test_gradients_flow_to_cnn(fusion_type):
+    fe = BeamformerFrontend(fusion_type=fusion_type, **SMALL)
     x = torch.randn(2, 1000, 7)
     feats, _ = fe(x, torch.tensor([1000, 1000]))
     feats.square().mean().backward()
