@@ -140,6 +140,10 @@ class BeamformerFrontend(AbsFrontend):
         cnn_channels: fusion CNN conv channels.
         cnn_bottleneck: ``beam_plane`` only: channels of the last 1x1 conv before the
             linear projection.
+        mouth_skip: add the mouth beam's (beam 0) log-mel to the fusion output, with the
+            fusion's last projection initialised to zero: at initialisation the front-end
+            is then a log-mel front-end on the mouth beam, and the CNN learns what the
+            other beams add. Needs ``output_size == n_mels``.
         output_size: output feature size F.
         elevation_deg: elevation of the far-field beams (degrees).
         fmin: lowest mel band edge (Hz).
@@ -166,6 +170,7 @@ class BeamformerFrontend(AbsFrontend):
         fusion_type: str = "beam_channels",
         cnn_channels: int = 32,
         cnn_bottleneck: int = 4,
+        mouth_skip: bool = False,
         output_size: int = 80,
         elevation_deg: float = 0.0,
         fmin: float = 0.0,
@@ -204,6 +209,13 @@ class BeamformerFrontend(AbsFrontend):
         else:
             raise ValueError(f"fusion_type must be 'beam_channels' or 'beam_plane', "
                              f"got {fusion_type!r}")
+        self.mouth_skip = bool(mouth_skip)
+        if self.mouth_skip:
+            if int(output_size) != self.n_mels:
+                raise ValueError(f"mouth_skip needs output_size == n_mels, got output_size "
+                                 f"{output_size} and n_mels {n_mels}")
+            torch.nn.init.zeros_(self.fusion.proj.weight)
+            torch.nn.init.zeros_(self.fusion.proj.bias)
         self._output_size = int(output_size)
 
     def output_size(self) -> int:
@@ -249,5 +261,8 @@ class BeamformerFrontend(AbsFrontend):
         feats_lengths = num_frames(speech_lengths, self.win_length, self.hop_length)
         logmel = self.beam_logmel(speech)  # (B, T, N, M)
         p = self.fusion.proj.weight
-        feats = self.fusion(logmel.to(device=p.device, dtype=p.dtype))
+        logmel = logmel.to(device=p.device, dtype=p.dtype)
+        feats = self.fusion(logmel)
+        if self.mouth_skip:
+            feats = feats + logmel[:, :, 0]
         return mask_frames(feats, feats_lengths), feats_lengths.to(speech.device)

@@ -59,6 +59,21 @@ def test_fusion_types():
         BeamformerFrontend(fusion_type="beam_cube", **SMALL)
 
 
+def test_mouth_skip_starts_as_mouth_beam_logmel():
+    conf = dict(SMALL, output_size=SMALL["n_mels"])
+    fe = BeamformerFrontend(mouth_skip=True, **conf)
+    x = torch.randn(2, 2000, 7)
+    feats, lens = fe(x, torch.tensor([2000, 1500]))
+    mouth = fe.beam_logmel(x)[:, :, 0]
+    torch.testing.assert_close(feats[0], mouth[0])
+    torch.testing.assert_close(feats[1, :lens[1]], mouth[1, :lens[1]])
+    # the CNN still learns: the zero projection gets a gradient at the first step
+    feats.square().mean().backward()
+    assert fe.fusion.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="mouth_skip needs output_size == n_mels"):
+        BeamformerFrontend(mouth_skip=True, **SMALL)
+
+
 def test_array_json_sample_rate_mismatch(tmp_path):
     path = tmp_path / "array.json"
     ArrayGeometry(sample_rate=8000).to_json(path)
