@@ -31,7 +31,9 @@ def recipe(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
     t0 = time.time()
     # two trainings at a time (stages 5-6) and two decodings at a time (--nj, stage 7)
-    p = run(tmp, "--train_jobs", "2", "--nj", "2", check=False)
+    # without OMP_NUM_THREADS, so that the template sets each training's thread count itself
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    p = run(tmp, "--train_jobs", "2", "--nj", "2", check=False, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"tiny recipe: {time.time() - t0:.0f} s")
     return tmp, p
@@ -52,6 +54,11 @@ def test_every_stage_produced_outputs(recipe):
     # the ESPnet ST baseline decodes its n-best average, not whichever epoch file sorts first
     cmds = (tmp / "exp/commands.txt").read_text()
     assert "--st_model_file " + str(tmp / "exp/espnet_st/valid.acc.ave.pth") in cmds
+    # --train_jobs 2 on CPU: each training gets its share of the cores, not all of them
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    train_lines = [c for c in cmds.splitlines() if "--resume true" in c]
+    assert len(train_lines) >= 4
+    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines[0]
 
 
 def test_results_table_parses(recipe):

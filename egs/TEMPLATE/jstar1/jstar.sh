@@ -11,7 +11,8 @@
 #   --scale tiny|mini|medium|large                               [mini]
 #   --nj N      parallel jobs (data, decoding)                   [2]
 #   --ngpu N    GPUs for training and ESPnet ST decoding (ESPnet trainer/DDP launcher)  [0]
-#   --train_jobs N  trainings of stages 5-6 run at once (e.g. 3 on one GPU)             [1]
+#   --train_jobs N  trainings of stages 5-6 run at once (e.g. 3 on one GPU); on CPU each
+#                   gets nproc/N threads (OMP_NUM_THREADS, unless already set)         [1]
 #   --seed N                                                     [0]
 # Stage 1 (data):       --corpus mini_bilingual|mc_fleurs  --fleurs_root DIR  --download true|false
 # Stage 2 (array sim):  --single_channel true|false  (1 channel instead of the 7-mic array)
@@ -73,6 +74,12 @@ case $asr_tokens in
     *) die "--asr_tokens must be bpe or char, got $asr_tokens" ;;
 esac
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
+# CPU trainings side by side share the cores instead of each taking all of them
+train_env=()
+if [ "$ngpu" -eq 0 ] && [ "$train_jobs" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+    train_threads=$(( $(nproc) / train_jobs )); [ "$train_threads" -ge 1 ] || train_threads=1
+    train_env=(OMP_NUM_THREADS=$train_threads)
+fi
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
@@ -114,8 +121,8 @@ train_task() {
                   --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
     if [ ! -f "$out/stats/.done" ]; then
         log "collect stats -> $out/stats"
-        echo "${python} -m $module ${common[*]} ${data[*]} --collect_stats true --output_dir $out/stats" >> "$expdir/commands.txt"
-        ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
+        echo "${train_env[*]:+${train_env[*]} }${python} -m $module ${common[*]} ${data[*]} --collect_stats true --output_dir $out/stats" >> "$expdir/commands.txt"
+        env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
             --output_dir "$out/stats" > "$out.stats.log" 2>&1 || die "collect_stats failed, see $out.stats.log"
         touch "$out/stats/.done"
     fi
@@ -128,8 +135,8 @@ train_task() {
     done
     [ -f "$out/stats/train/feats_stats.npz" ] && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
     log "training $module -> $out (log: $out.train.log)"
-    echo "${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
-    ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
+    echo "${train_env[*]:+${train_env[*]} }${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
+    env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
         "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
         || die "training failed, see $out.train.log"
     touch "$out/.done"
