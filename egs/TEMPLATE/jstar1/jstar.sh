@@ -214,7 +214,7 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
         jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
         jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
         jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
-                                  "{array_json: ${datadir}/${train_set:-train}/array.json}") ;;
+                                  "{array_json: ${datadir}/${train_set:-train}/array.json, mouth_skip: true}") ;;
         *) die "unknown ablation ${sys#jstar_}" ;;
     esac
     log "stage 5: JSTAR training ($sys)"
