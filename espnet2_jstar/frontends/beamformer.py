@@ -51,8 +51,9 @@ class BeamFusionCNN(torch.nn.Module):
     """Per-frame 2-D CNN over the (beam, mel) plane; no temporal context.
 
     The convolution weights are shared across neighbouring beams. This was the first
-    design; it is about 35x more expensive than :class:`BeamChannelFusion` on a CPU
-    (``benchmarks/streaming_rtf.py``), because every frame is a separate tiny image.
+    design. On a CPU the whole front-end trains 13.5x slower with it than with
+    :class:`BeamChannelFusion` (``benchmarks/frontend_cost.py``), because every frame is a
+    separate tiny image.
 
     Args:
         n_beams: N.
