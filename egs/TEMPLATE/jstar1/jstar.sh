@@ -74,12 +74,8 @@ case $asr_tokens in
     *) die "--asr_tokens must be bpe or char, got $asr_tokens" ;;
 esac
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
-# CPU trainings side by side share the cores instead of each taking all of them
+# thread setting of train_task; set by pool_run for trainings that run side by side
 train_env=()
-if [ "$ngpu" -eq 0 ] && [ "$train_jobs" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
-    train_threads=$(( $(nproc) / train_jobs )); [ "$train_threads" -ge 1 ] || train_threads=1
-    train_env=(OMP_NUM_THREADS=$train_threads)
-fi
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
@@ -96,11 +92,17 @@ timed() { local t0=$SECONDS; [ "$1" = train_task ] || echo "$*" >> "$expdir/comm
 
 # A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
 # jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's
-# own error, naming its log, is printed by die() inside it).
+# own error, naming its log, is printed by die() inside it). On CPU with N > 1 a training in
+# the pool gets nproc/N threads (train_env), unless OMP_NUM_THREADS is set; decodings set
+# their own thread count (--decode_threads).
 pool_pids=()
 pool_run() { local n=$1; shift
              while [ "$(jobs -rp | wc -l)" -ge "$n" ]; do wait -n || true; done
-             ( "$@" ) & pool_pids+=($!); }
+             ( if [ "$ngpu" -eq 0 ] && [ "$n" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+                   local threads=$(( $(nproc) / n )); [ "$threads" -ge 1 ] || threads=1
+                   train_env=(OMP_NUM_THREADS=$threads)
+               fi
+               "$@" ) & pool_pids+=($!); }
 pool_wait() { local p failed=0; for p in "${pool_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
               pool_pids=(); [ "$failed" -eq 0 ] || die "$failed parallel job(s) failed (see the errors above)"; }
 
