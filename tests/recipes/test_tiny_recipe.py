@@ -63,6 +63,9 @@ def test_every_stage_produced_outputs(recipe):
     assert len(mt_lines) == 1 and len(side_by_side) >= 3
     assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in side_by_side), side_by_side[0]
     assert "OMP_NUM_THREADS=" not in mt_lines[0]
+    # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
+    st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
+    assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)
 
 
 def test_results_table_parses(recipe):

@@ -275,7 +275,9 @@ st_model_file() { local f
     done; die "no model file in $expdir/espnet_st"; }
 decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$d" && return 0
     log "stage 7: ESPnet ST decoding on $1"
-    timed ${python} -m espnet2.bin.st_inference --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
+    # the thread count the decode dir reports (--threads below) is the one it ran with
+    timed env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference \
+        --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
         --st_train_config "$expdir/espnet_st/config.yaml" \
         --st_model_file "$(st_model_file)" \
