@@ -195,7 +195,8 @@ class JSTARStreamer:
         if stream.asr.frames:
             stream.last_asr_frame = stream.asr.frames[-1]
         if m.slow_encoder is not None:
-            slow_out, stream.slow = m.slow_encoder.forward_chunk(fast_out, stream.slow, final=final)
+            slow_out, stream.slow = m.slow_encoder.forward_chunk(
+                m.slow_input(fast_out), stream.slow, final=final)
         else:
             slow_out = fast_out
         self._search(self.st_search, slow_out[0], stream.st, stream.st_events,

@@ -21,6 +21,7 @@ from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2_jstar.encoders.abs_encoder import AbsJSTAREncoder
 from espnet2_jstar.losses import AbsTransducerLoss
+from espnet2_jstar.models.bridge import CTCEmbeddingBridge
 from espnet2_jstar.models.step_counter import register_step_counter
 
 
@@ -93,6 +94,9 @@ class JSTARModel(AbsESPnetModel):
         asr_head, st_head: :class:`TransducerHead` of each stream.
         asr_weight: λ in ``λ·ASR + (1−λ)·ST``.
         src_token_list: ASR token list when the two streams use separate vocabularies.
+        bridge: Maps the fast output to the slow encoder's input through the ASR CTC
+            posteriors (:mod:`~espnet2_jstar.models.bridge`); ``None``: the slow encoder
+            reads the fast output. Needs the ASR head's CTC.
     """
 
     def __init__(
@@ -108,10 +112,14 @@ class JSTARModel(AbsESPnetModel):
         st_head: TransducerHead,
         asr_weight: float = 0.5,
         src_token_list: Optional[List[str]] = None,
+        bridge: Optional[CTCEmbeddingBridge] = None,
         blank_id: int = 0,
         ignore_id: int = -1,
     ) -> None:
         super().__init__()
+        if bridge is not None and (asr_head.ctc is None or slow_encoder is None):
+            raise ValueError("the CTC bridge needs a slow encoder and the ASR head's CTC "
+                             "(asr_ctc_weight > 0)")
         if not 0.0 <= asr_weight <= 1.0:
             raise ValueError(f"asr_weight must be in [0, 1], got {asr_weight}")
         self.vocab_size = vocab_size
@@ -124,6 +132,7 @@ class JSTARModel(AbsESPnetModel):
         self.slow_encoder = slow_encoder
         self.asr_head = asr_head
         self.st_head = st_head
+        self.bridge = bridge
         self.asr_weight = asr_weight
         self.blank_id = blank_id
         self.ignore_id = ignore_id
@@ -156,8 +165,17 @@ class JSTARModel(AbsESPnetModel):
         fast_out, fast_lens = self.fast_encoder(feats, feats_lengths)
         if self.slow_encoder is None:
             return fast_out, fast_lens, fast_out, fast_lens
-        slow_out, slow_lens = self.slow_encoder(fast_out, fast_lens)
+        slow_out, slow_lens = self.slow_encoder(self.slow_input(fast_out), fast_lens)
         return fast_out, fast_lens, slow_out, slow_lens
+
+    def slow_input(self, fast_out: torch.Tensor) -> torch.Tensor:
+        """The slow encoder's input for fast-encoder frames (B, T, D) -> (B, T, D).
+
+        Frame-local, so the streaming decoder applies it chunk by chunk.
+        """
+        if self.bridge is None:
+            return fast_out
+        return self.bridge(fast_out, self.asr_head.ctc.ctc_lo(fast_out))
 
     # ------------------------------------------------------------------ training
     def forward(

@@ -3,13 +3,16 @@
 The MT model (:class:`~espnet2_jstar.models.mt_model.MTTransducerModel`) names its modules
 like JSTAR (``slow_encoder``, ``st_head``), so initialisation is a by-name copy of every
 ``slow_encoder.*`` and ``st_head.*`` tensor (parameters and buffers) whose shape matches.
-Everything else is reported, never silently dropped:
+A JSTAR model with a CTC bridge (``bridge: ctc_embed``, :mod:`~espnet2_jstar.models.bridge`)
+also takes the MT model's ``src_embed.*`` and ``src_norm.*`` as ``bridge.src_embed.*`` and
+``bridge.src_norm.*`` (:data:`ALIASES`). Everything else is reported, never silently dropped:
 
 * ``loaded``: copied tensors;
 * ``missing_in_mt``: JSTAR tensors under those prefixes that the MT model lacks (e.g. the
   ST head's CTC when only JSTAR uses one) — they keep their initial values;
 * ``shape_mismatch``: present in both with different shapes (skipped);
-* ``mt_only``: MT tensors with no JSTAR counterpart (the source embedding, ...), ignored.
+* ``mt_only``: MT tensors with no JSTAR counterpart (the source embedding, unless there is a
+  bridge, ...), ignored.
 
 Usage:
     from espnet2_jstar.models.mt_init import init_from_mt
@@ -29,7 +32,10 @@ from typing import Dict, List, Mapping, Sequence, Union
 
 import torch
 
-PREFIXES = ("slow_encoder.", "st_head.")
+PREFIXES = ("slow_encoder.", "st_head.", "bridge.")
+# JSTAR name prefix -> MT name prefix, where they differ: the CTC bridge holds the MT model's
+# source embedding and its layer norm (models/bridge.py).
+ALIASES = {"bridge.": ""}
 # Preferred model files in an ESPnet experiment directory (first match wins).
 MODEL_FILE_PATTERNS = (
     "valid.loss.ave.pth",
@@ -151,19 +157,22 @@ def init_from_mt(
     missing: List[str] = []
     mismatch: List[tuple] = []
     n_elem = 0
+    used = set()
     with torch.no_grad():
         for name in wanted:
-            if name not in mt_sd:
+            mt_name = _mt_name(name)
+            if mt_name not in mt_sd:
                 missing.append(name)
                 continue
-            src, dst = mt_sd[name], target[name]
+            used.add(mt_name)
+            src, dst = mt_sd[mt_name], target[name]
             if tuple(src.shape) != tuple(dst.shape):
                 mismatch.append((name, tuple(dst.shape), tuple(src.shape)))
                 continue
             dst.copy_(src.to(device=dst.device, dtype=dst.dtype))
             loaded.append(name)
             n_elem += dst.numel()
-    mt_only = [k for k in mt_sd if k not in target or not k.startswith(tuple(prefixes))]
+    mt_only = [k for k in mt_sd if k not in used]
     report = dict(loaded=loaded, missing_in_mt=missing, shape_mismatch=mismatch,
                   mt_only=mt_only, source=source, num_loaded_elements=n_elem)
     _log_report(report, len(wanted))
@@ -182,6 +191,14 @@ def init_from_mt(
             f"{len(mismatch)} mismatched: {missing[:5]} {mismatch[:5]}"
         )
     return report
+
+
+def _mt_name(name: str) -> str:
+    """The MT model's name of a JSTAR tensor (see :data:`ALIASES`)."""
+    for jstar_prefix, mt_prefix in ALIASES.items():
+        if name.startswith(jstar_prefix):
+            return mt_prefix + name[len(jstar_prefix):]
+    return name
 
 
 def _log_report(report: Dict[str, object], num_wanted: int) -> None:

@@ -5,7 +5,7 @@ encoder's input), optionally repeated ``repeat`` times each to bring the "frame"
 to the acoustic one, and run through the *same* slow encoder and ST transducer head as JSTAR:
 
 ```
-src_text (B, L) ─ src_embed ─ [src_norm] ─ repeat ─ slow_encoder ─┐
+src_text (B, L) ─ [blanks] ─ src_embed ─ [src_norm] ─ repeat ─ slow_encoder ─┐
 text (B, U) ──────────────────────────────── st_head (predictor + joiner + loss [+ CTC])
 ```
 
@@ -15,6 +15,11 @@ The attribute names ``slow_encoder`` and ``st_head`` are those of
 copies them by name. The encoder runs under its chunk mask exactly as in JSTAR (dynamic chunk
 sizes in training, the decoding chunk in evaluation), so what the MT model learns is what a
 streaming slow encoder can compute.
+
+With ``src_blanks=N`` the source reads like a CTC output: 0..N blank tokens (id 0, uniform)
+follow each source token in training, N//2 in evaluation. Such a model suits JSTAR's CTC
+bridge (:mod:`~espnet2_jstar.models.bridge`), whose slow encoder reads posterior-weighted
+source embeddings, mostly blank, one frame per character.
 """
 
 from __future__ import annotations
@@ -30,6 +35,33 @@ from espnet2_jstar.models.jstar_model import TransducerHead
 from espnet2_jstar.models.step_counter import register_step_counter
 
 
+def insert_blanks(ids: torch.Tensor, lengths: torch.Tensor, max_blanks: int,
+                  random: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Insert blank tokens (id 0) after each token: 0..max_blanks uniformly at random, or
+    ``max_blanks // 2`` each when not ``random``.
+
+    Args:
+        ids: Token ids, padding anywhere past ``lengths``. (B, L)
+        lengths: (B,)
+
+    Returns:
+        ids with blanks, padded with 0 (B, L'), and their lengths (B,).
+    """
+    B, L = ids.shape
+    valid = torch.arange(L, device=ids.device)[None, :] < lengths[:, None].to(ids.device)
+    if random:
+        extra = torch.randint(0, max_blanks + 1, (B, L), device=ids.device)
+    else:
+        extra = torch.full((B, L), max_blanks // 2, device=ids.device)
+    counts = (1 + extra) * valid
+    ends = counts.cumsum(dim=1)
+    new_lengths = ends[:, -1] if L > 0 else lengths.new_zeros(B)
+    out = ids.new_zeros(B, max(int(new_lengths.max()) if B else 0, 1))
+    rows, cols = valid.nonzero(as_tuple=True)
+    out[rows, (ends - counts)[rows, cols]] = ids[rows, cols]
+    return out, new_lengths.to(lengths.dtype)
+
+
 class MTTransducerModel(AbsESPnetModel):
     """Streaming transducer MT: token embedding → slow encoder → ST transducer head.
 
@@ -41,6 +73,7 @@ class MTTransducerModel(AbsESPnetModel):
         st_head: ST transducer head (same class/config as JSTAR's).
         embed_size: Source embedding size D (= JSTAR's fast-encoder output size).
         repeat: Each source embedding is repeated this many times (rate matching).
+        src_blanks: Blank tokens inserted after each source token (see above); 0: none.
         embed_dropout: Dropout on the source embeddings (training).
         embed_norm: Layer-normalise the embeddings (the fast encoder's output, which the slow
             encoder reads in JSTAR, ends with a layer norm too).
@@ -61,6 +94,7 @@ class MTTransducerModel(AbsESPnetModel):
         st_head: TransducerHead,
         embed_size: int,
         repeat: int = 2,
+        src_blanks: int = 0,
         embed_dropout: float = 0.0,
         embed_norm: bool = True,
         src_token_list: Optional[List[str]] = None,
@@ -70,12 +104,15 @@ class MTTransducerModel(AbsESPnetModel):
         super().__init__()
         if repeat < 1:
             raise ValueError(f"repeat must be >= 1, got {repeat}")
+        if src_blanks < 0:
+            raise ValueError(f"src_blanks must be >= 0, got {src_blanks}")
         self.src_vocab_size = src_vocab_size
         self.vocab_size = vocab_size
         self.token_list = list(token_list)
         self.src_token_list = list(src_token_list or token_list)
         self.embed_size = embed_size
         self.repeat = int(repeat)
+        self.src_blanks = int(src_blanks)
         self.blank_id = blank_id
         self.ignore_id = ignore_id
         self.src_embed = torch.nn.Embedding(src_vocab_size, embed_size)
@@ -95,10 +132,13 @@ class MTTransducerModel(AbsESPnetModel):
             src_text_lengths: (B,)
 
         Returns:
-            x: Embedding frames. (B, L * repeat, D)
-            x_lens: (B,) = ``src_text_lengths * repeat``
+            x: Embedding frames. (B, L' * repeat, D); L' = L plus inserted blanks
+            x_lens: (B,) = ``src_text_lengths * repeat`` without blanks
         """
         ids = src_text.masked_fill(src_text < 0, 0)
+        if self.src_blanks > 0:
+            ids, src_text_lengths = insert_blanks(ids, src_text_lengths, self.src_blanks,
+                                                  self.training)
         x = self.src_embed(ids)
         if self.src_norm is not None:
             x = self.src_norm(x)

@@ -42,6 +42,7 @@ from espnet2_jstar.encoders.conformer_chunk import ChunkConformerEncoder
 from espnet2_jstar.encoders.emformer import EmformerEncoder
 from espnet2_jstar.frontends import FRONTEND_CHOICES
 from espnet2_jstar.losses import build_transducer_loss
+from espnet2_jstar.models.bridge import CTCEmbeddingBridge
 from espnet2_jstar.models.jstar_model import JSTARModel, TransducerHead
 from espnet2_jstar.tasks.preprocess import JSTARPreprocessor
 
@@ -66,6 +67,10 @@ fast_encoder_choices = ClassChoices(
 slow_encoder_choices = ClassChoices(
     "slow_encoder", classes=ENCODERS, type_check=AbsJSTAREncoder,
     default="conformer_chunk", optional=True,
+)
+bridge_choices = ClassChoices(
+    "bridge", classes=dict(ctc_embed=CTCEmbeddingBridge), type_check=torch.nn.Module,
+    default=None, optional=True,
 )
 DECODERS = dict(rnn=RNNDecoder, stateless=StatelessDecoder)
 asr_decoder_choices = ClassChoices(
@@ -102,6 +107,7 @@ class JSTARTask(AbsTask):
         normalize_choices,
         fast_encoder_choices,
         slow_encoder_choices,
+        bridge_choices,
         asr_decoder_choices,
         st_decoder_choices,
         asr_joint_network_choices,
@@ -221,6 +227,9 @@ class JSTARTask(AbsTask):
                 fast.output_size(), **args.slow_encoder_conf
             )
         st_enc_size = (slow or fast).output_size()
+        bridge = (bridge_choices.get_class(args.bridge)(src_vocab, fast.output_size(),
+                                                        **args.bridge_conf)
+                  if getattr(args, "bridge", None) is not None else None)
 
         def head(branch, vocab_size, enc_size, dec_choices, joint_choices):
             decoder = dec_choices.get_class(getattr(args, f"{branch}_decoder"))(
@@ -252,6 +261,7 @@ class JSTARTask(AbsTask):
             st_head=head("st", vocab, st_enc_size, st_decoder_choices,
                          st_joint_network_choices),
             src_token_list=src_token_list,
+            bridge=bridge,
             **args.model_conf,
         )
         if args.init is not None:

@@ -69,6 +69,10 @@ class MTTask(AbsTask):
         group.add_argument("--repeat", type=int, default=2,
                            help="Repeat each source embedding this many times before the "
                            "slow encoder (rate matching with acoustic frames)")
+        group.add_argument("--src_blanks", type=int, default=0,
+                           help="Insert 0..N blank tokens (id 0) after each source token in "
+                           "training, N//2 in evaluation, so the MT model reads CTC-like "
+                           "sequences (for JSTAR's CTC bridge, models/bridge.py)")
         group.add_argument("--embed_dropout", type=float, default=0.1,
                            help="Dropout on the source embeddings")
         group.add_argument("--embed_norm", type=str2bool, default=True,
@@ -167,6 +171,7 @@ class MTTask(AbsTask):
             st_head=st_head,
             embed_size=embed_size,
             repeat=getattr(args, "repeat", 2),
+            src_blanks=getattr(args, "src_blanks", 0),
             embed_dropout=getattr(args, "embed_dropout", 0.0),
             embed_norm=getattr(args, "embed_norm", True),
             src_token_list=src_token_list,

@@ -137,3 +137,40 @@ def test_split_tagged():
     assert split_tagged("<self> a  b <other> c") == [("<self>", "a b"), ("<other>", "c")]
     assert split_tagged("x y <self>") == [(None, "x y"), ("<self>", "")]
     assert split_tagged("  ") == []
+
+
+def test_insert_blanks_keeps_tokens_in_order():
+    from espnet2_jstar.models.mt_model import insert_blanks
+
+    ids = torch.tensor([[5, 6, 7], [8, 9, -1]]).clamp(min=0)
+    lens = torch.tensor([3, 2])
+    out, out_lens = insert_blanks(ids, lens, 2, random=False)  # one blank after each
+    assert out.tolist() == [[5, 0, 6, 0, 7, 0], [8, 0, 9, 0, 0, 0]]
+    assert out_lens.tolist() == [6, 4]
+    torch.manual_seed(0)
+    for _ in range(20):
+        out, out_lens = insert_blanks(ids, lens, 3, random=True)
+        for b in range(2):
+            row = out[b, : out_lens[b]].tolist()
+            assert row[0] != 0 and [t for t in row if t] == ids[b, : lens[b]].tolist()
+            # runs of blanks after each token have 0..3 elements
+            runs = "".join("x" if t else "." for t in row).split("x")[1:]
+            assert all(len(r) <= 3 for r in runs)
+            assert bool((out[b, out_lens[b]:] == 0).all())
+    seen = {int(insert_blanks(ids, lens, 3, random=True)[1][0]) for _ in range(50)}
+    assert len(seen) > 3  # random counts, between 3 and 12
+
+
+def test_src_blanks_model_trains_and_decodes(bpe):
+    args = tiny_mt_args(bpe, ["--repeat", "1", "--src_blanks", "2"])
+    model = MTTask.build_model(args)
+    assert model.src_blanks == 2
+    batch = make_batch(args, PAIRS[:3])
+    model.eval()
+    x, x_lens = model.embed(batch["src_text"], batch["src_text_lengths"])
+    assert torch.equal(x_lens, batch["src_text_lengths"] * 2)  # one blank each in eval
+    model.train()
+    loss, stats, _ = model(**batch)
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="src_blanks"):
+        MTTask.build_model(tiny_mt_args(bpe, ["--src_blanks", "-1"]))
