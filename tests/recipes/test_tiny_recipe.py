@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from espnet2_jstar.bin.make_results import parse_results_table
 
@@ -94,18 +95,24 @@ def test_killed_training_resumes(recipe):
             "--stop_stage", "4", "--results", str(tmp / "R2.md")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    ckpt = exp / "mt" / "checkpoint.pth"
+    # checkpoint.pth is complete once the first epoch file appears (ESPnet writes it first)
+    first = exp / "mt" / "1epoch.pth"
     deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+    while not first.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
-    assert ckpt.exists(), "no checkpoint was written"
+    assert first.exists(), "no checkpoint was written"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (exp / "mt" / ".done").exists()
+    # as if the kill hit the write of the checkpoint's epoch file: truncate it
+    epoch = torch.load(exp / "mt" / "checkpoint.pth", weights_only=False)["reporter"]["epoch"]
+    last = exp / "mt" / f"{epoch}epoch.pth"
+    last.write_bytes(last.read_bytes()[:100])
     p = subprocess.run(args, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
     log = (exp / "mt.train.log").read_text()
     assert "resumed" in log.lower() and (exp / "mt" / ".done").exists()
+    assert f"{epoch}epoch.pth: unreadable (interrupted write), rewritten" in log
 
 
 def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):

@@ -137,6 +137,11 @@ train_task() {
     done
     [ -f "$out/stats/train/feats_stats.npz" ] && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
     log "training $module -> $out (log: $out.train.log)"
+    # a kill during ESPnet's in-place torch.save leaves a truncated .pth: repair before resuming
+    if compgen -G "$out/*.pth" > /dev/null; then
+        ${python} -m espnet2_jstar.bin.repair_checkpoint "$out" >> "$out.train.log" 2>&1 \
+            || die "repairing $out failed, see $out.train.log"
+    fi
     echo "${train_env[*]:+${train_env[*]} }${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
     env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
         "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
