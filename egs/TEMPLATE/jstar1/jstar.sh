@@ -33,7 +33,8 @@
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
 # Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs,
-# an interrupted training resumes from its checkpoint (ESPnet --resume true).
+# an interrupted training resumes from its checkpoint (ESPnet --resume true), after
+# espnet2_jstar.bin.repair_checkpoint has mended any .pth file that a kill left truncated.
 set -euo pipefail
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (jstar.sh:${BASH_LINENO[0]}) $*" >&2; }
