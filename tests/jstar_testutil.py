@@ -59,6 +59,15 @@ def tiny_args(root, extra: List[str] = (), mvn: bool = True):
     ])
 
 
+def build_tiny(root, extra: List[str] = ()):
+    """A tiny JSTAR built with seed 0 from :func:`tiny_args`: ``(model, args)``."""
+    from espnet2_jstar.tasks.jstar import JSTARTask
+
+    torch.manual_seed(0)
+    args = tiny_args(root, list(extra))
+    return JSTARTask.build_model(args), args
+
+
 def load_batch(root, args, train: bool = True):
     """Preprocess + collate every utterance of a toy data dir into one batch:
     (keys, batch, {uid: wav}, items)."""

@@ -9,9 +9,8 @@ from espnet2_jstar.decoding.streamer import JSTARStreamer
 from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.models.bridge import CTCEmbeddingBridge
 from espnet2_jstar.models.mt_init import init_from_mt
-from espnet2_jstar.tasks.jstar import JSTARTask
 from espnet2_jstar.tasks.mt import MTTask
-from jstar_testutil import TINY_ENC, load_batch, overfit, tiny_args
+from jstar_testutil import TINY_ENC, build_tiny, load_batch, overfit
 from toydata import make_toy_dataset
 
 BRIDGE = ["--bridge", "ctc_embed", "--asr_ctc_weight", "0.3"]
@@ -20,12 +19,6 @@ BRIDGE = ["--bridge", "ctc_embed", "--asr_ctc_weight", "0.3"]
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     return make_toy_dataset(tmp_path_factory.mktemp("toy"), n=2)
-
-
-def build(toy, extra=()):
-    torch.manual_seed(0)
-    args = tiny_args(toy, list(extra))
-    return JSTARTask.build_model(args), args
 
 
 def test_one_hot_posterior_gives_the_mt_models_input(toy):
@@ -53,16 +46,16 @@ def test_bad_configuration_errors(toy):
     with pytest.raises(ValueError, match="CTC has 5 outputs.*7 rows"):
         CTCEmbeddingBridge(7, 8)(torch.zeros(1, 2, 8), torch.zeros(1, 2, 5))
     with pytest.raises(ValueError, match="asr_ctc_weight"):
-        build(toy, ["--bridge", "ctc_embed"])
+        build_tiny(toy, ["--bridge", "ctc_embed"])
     with pytest.raises(ValueError, match="slow encoder"):
-        build(toy, [*BRIDGE, "--slow_encoder", "none"])
+        build_tiny(toy, [*BRIDGE, "--slow_encoder", "none"])
 
 
 def test_st_loss_reaches_the_fast_encoder_through_the_posteriors(toy):
     """With λ = 0 (ST loss only), the ASR CTC layer still gets a gradient: through the
     bridge. Without the bridge it gets none."""
     for extra, wants_grad in ((BRIDGE, True), (["--asr_ctc_weight", "0.3"], False)):
-        model, args = build(toy, [*extra, "--model_conf", "asr_weight=0.0"])
+        model, args = build_tiny(toy, [*extra, "--model_conf", "asr_weight=0.0"])
         _, batch, _, _ = load_batch(toy, args)
         loss, stats, _ = model(**batch)
         assert torch.isfinite(loss) and "loss_st" in stats
@@ -74,7 +67,7 @@ def test_st_loss_reaches_the_fast_encoder_through_the_posteriors(toy):
 
 
 def test_mt_init_loads_the_source_embedding_into_the_bridge(toy):
-    model, args = build(toy, BRIDGE)
+    model, args = build_tiny(toy, BRIDGE)
     margs = MTTask.get_parser().parse_args([
         "--token_list", str(toy / "bpe/tokens.txt"), "--bpemodel", str(toy / "bpe/bpe.model"),
         "--embed_size", "48",
@@ -91,7 +84,7 @@ def test_mt_init_loads_the_source_embedding_into_the_bridge(toy):
 
 
 def test_streaming_equals_chunked_batch_decoding_with_bridge(toy):
-    model, args = build(toy, BRIDGE)
+    model, args = build_tiny(toy, BRIDGE)
     keys, batch, wavs, _ = load_batch(toy, args)
     overfit(model, batch, steps=150)
     model.eval()

@@ -6,8 +6,7 @@ import torch
 from espnet2_jstar.decoding.batch import JSTARSpeech2Text
 from espnet2_jstar.decoding.streamer import JSTARStreamer
 from espnet2_jstar.decoding.text import TokenDecoder
-from espnet2_jstar.tasks.jstar import JSTARTask
-from jstar_testutil import load_batch, overfit, tiny_args
+from jstar_testutil import build_tiny, load_batch, overfit
 from toydata import make_toy_dataset
 
 
@@ -16,14 +15,8 @@ def toy(tmp_path_factory):
     return make_toy_dataset(tmp_path_factory.mktemp("toy"), n=4)
 
 
-def build(toy, extra=()):
-    torch.manual_seed(0)
-    args = tiny_args(toy, list(extra))
-    return JSTARTask.build_model(args), args
-
-
 def test_shapes_and_finite_losses(toy):
-    model, args = build(toy)
+    model, args = build_tiny(toy)
     _, batch, _, _ = load_batch(toy, args)
     model.eval()
     with torch.no_grad():
@@ -39,7 +32,7 @@ def test_shapes_and_finite_losses(toy):
 
 
 def test_asr_weight_and_ctc(toy):
-    model, args = build(toy, ["--model_conf", "asr_weight=0.8", "--asr_ctc_weight", "0.3",
+    model, args = build_tiny(toy, ["--model_conf", "asr_weight=0.8", "--asr_ctc_weight", "0.3",
                               "--st_ctc_weight", "0.3"])
     _, batch, _, _ = load_batch(toy, args)
     loss, stats, _ = model(**batch)
@@ -50,7 +43,7 @@ def test_asr_weight_and_ctc(toy):
 
 
 def test_no_slow_encoder_ablation(toy):
-    model, args = build(toy, ["--slow_encoder", "none"])
+    model, args = build_tiny(toy, ["--slow_encoder", "none"])
     assert model.slow_encoder is None
     _, batch, _, _ = load_batch(toy, args)
     loss, _, _ = model(**batch)
@@ -66,7 +59,7 @@ def test_overfit_and_decode_both_streams(toy, loss_name):
     if loss_name == "pruned":
         extra += ["--asr_loss_conf", "{prune_range: 4, warmup_steps: 50}",
                   "--st_loss_conf", "{prune_range: 4, warmup_steps: 50}"]
-    model, args = build(toy, extra)
+    model, args = build_tiny(toy, extra)
     keys, batch, wavs, items = load_batch(toy, args)
     asr_tok = TokenDecoder.from_train_args(args, "asr")
     st_tok = TokenDecoder.from_train_args(args, "st")
