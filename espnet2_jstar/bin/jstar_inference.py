@@ -62,6 +62,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="chunked", choices=["chunked", "full", "streaming"])
     p.add_argument("--beam_size", type=int, default=1)
     p.add_argument("--max_sym_per_frame", type=int, default=3)
+    p.add_argument("--asr_blank_penalty", type=float, default=0.0,
+                   help="subtracted from the ASR head's blank logit (0 = off)")
+    p.add_argument("--st_blank_penalty", type=float, default=0.0,
+                   help="subtracted from the ST head's blank logit (0 = off); tune on dev")
     p.add_argument("--chunk_seconds", type=float, default=0.1,
                    help="streaming mode: audio fed per call")
     p.add_argument("--fast_chunk_size", type=int, default=None,
@@ -100,14 +104,17 @@ def main(argv=None):
     )
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    penalties = dict(asr_blank_penalty=args.asr_blank_penalty,
+                     st_blank_penalty=args.st_blank_penalty)
     if args.mode == "streaming":
         from espnet2_jstar.decoding.streamer import JSTARStreamer
 
         streamer = JSTARStreamer(model, asr_tok, st_tok, beam_size=args.beam_size,
-                                 max_sym_per_frame=args.max_sym_per_frame)
+                                 max_sym_per_frame=args.max_sym_per_frame, **penalties)
     else:
         s2t = JSTARSpeech2Text(model, asr_tok, st_tok, beam_size=args.beam_size,
-                               mode=args.mode, max_sym_per_frame=args.max_sym_per_frame)
+                               mode=args.mode, max_sym_per_frame=args.max_sym_per_frame,
+                               **penalties)
     tmp_jsonl = out / "tokens.jsonl.tmp"
     n = 0
     with DatadirWriter(out / "asr") as asr_w, DatadirWriter(out / "st") as st_w, \

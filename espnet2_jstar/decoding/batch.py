@@ -57,6 +57,7 @@ class JSTARSpeech2Text:
         beam_size: 1 = greedy, >1 = ESPnet beam search.
         mode: "chunked" (same outputs as streaming) or "full" (full context).
         asr_tokens, st_tokens: Token decoders (ids -> pieces -> text).
+        asr_blank_penalty, st_blank_penalty: Per head, subtracted from the blank logit; 0 = off.
     """
 
     def __init__(
@@ -67,6 +68,8 @@ class JSTARSpeech2Text:
         beam_size: int = 1,
         mode: str = "chunked",
         max_sym_per_frame: int = 3,
+        asr_blank_penalty: float = 0.0,
+        st_blank_penalty: float = 0.0,
     ) -> None:
         if mode not in ("chunked", "full"):
             raise ValueError(f"mode must be 'chunked' or 'full', got {mode!r}")
@@ -74,10 +77,12 @@ class JSTARSpeech2Text:
         self.mode = mode
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
         self.asr_search = TransducerSearch(
-            model.asr_head.decoder, model.asr_head.joint_network, beam_size, max_sym_per_frame
+            model.asr_head.decoder, model.asr_head.joint_network, beam_size, max_sym_per_frame,
+            blank_penalty=asr_blank_penalty,
         )
         self.st_search = TransducerSearch(
-            model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame
+            model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame,
+            blank_penalty=st_blank_penalty,
         )
 
     @torch.no_grad()

@@ -37,6 +37,39 @@ def predictor_step(decoder: AbsDecoder, token: int, state: Any):
     return out[0, 0], state
 
 
+class BlankPenaltyJoint(torch.nn.Module):
+    """A joiner whose blank logit is lowered by a constant (icefall's ``blank_penalty``).
+
+    Written here because neither ESPnet's ``JointNetwork`` nor its beam search has the
+    option. Models trained with the pruned loss on a head whose alignment is poor (ST) can
+    learn too strong a blank outside the pruning windows and then under-generate; a penalty
+    tuned on the dev set restores the output length. It acts mostly on greedy search: in
+    ESPnet's "default" beam search every path takes exactly one blank per frame, so there
+    the penalty only sharpens the token distribution. ``lin_enc``/``lin_dec`` are the wrapped
+    joiner's, so callers that project once and pass ``no_projection=True`` work unchanged.
+
+    Args:
+        joint: The joiner to wrap.
+        blank_id: Blank index.
+        penalty: Subtracted from the blank logit (before any log-softmax).
+    """
+
+    def __init__(self, joint: JointNetwork, blank_id: int, penalty: float) -> None:
+        super().__init__()
+        self.joint = joint
+        self.lin_enc, self.lin_dec = joint.lin_enc, joint.lin_dec
+        self.blank_id = blank_id
+        self.penalty = float(penalty)
+
+    def forward(self, enc_out: torch.Tensor, dec_out: torch.Tensor,
+                no_projection: bool = False) -> torch.Tensor:
+        """Joiner output with the blank logit lowered. (..., V)"""
+        out = self.joint(enc_out, dec_out, no_projection=no_projection)
+        shift = torch.zeros(out.size(-1), dtype=out.dtype, device=out.device)
+        shift[self.blank_id] = self.penalty
+        return out - shift
+
+
 @dataclass
 class SearchState:
     """Per-stream search state of one head.
@@ -68,6 +101,8 @@ class TransducerSearch:
         max_sym_per_frame: Greedy: symbols emitted per frame at most.
         search_type: ESPnet search type for beam search ("default", "tsd", "maes").
         blank_id: Blank index.
+        blank_penalty: Subtracted from the blank logit, greedy and beam (0 = off);
+            see :class:`BlankPenaltyJoint`.
     """
 
     def __init__(
@@ -78,9 +113,11 @@ class TransducerSearch:
         max_sym_per_frame: int = 3,
         search_type: str = "default",
         blank_id: int = 0,
+        blank_penalty: float = 0.0,
     ) -> None:
         self.decoder = decoder
-        self.joint = joint_network
+        self.joint = (BlankPenaltyJoint(joint_network, blank_id, blank_penalty)
+                      if blank_penalty else joint_network)
         self.beam_size = beam_size
         self.max_sym = max_sym_per_frame
         self.search_type = search_type

@@ -87,11 +87,14 @@ class JSTARStreamer:
         beam_size: 1 = greedy, >1 = ESPnet beam search (streaming cache per stream).
         max_sym_per_frame: Greedy: symbols per frame at most.
         endpoint_seconds: Trailing ASR silence (no token) that marks an endpoint.
+        asr_blank_penalty, st_blank_penalty: Per head, subtracted from the blank logit
+            (:class:`~espnet2_jstar.decoding.search.BlankPenaltyJoint`); 0 = off.
     """
 
     def __init__(self, model: JSTARModel, asr_tokens: TokenDecoder, st_tokens: TokenDecoder,
                  beam_size: int = 1, max_sym_per_frame: int = 3,
-                 endpoint_seconds: float = 0.8) -> None:
+                 endpoint_seconds: float = 0.8, asr_blank_penalty: float = 0.0,
+                 st_blank_penalty: float = 0.0) -> None:
         self.model = model.eval()
         fe = model.frontend
         if fe is None or not hasattr(fe, "hop_length"):
@@ -103,9 +106,11 @@ class JSTARStreamer:
         self.num_channels = getattr(fe, "num_channels", None)
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
         self.asr_search = TransducerSearch(model.asr_head.decoder, model.asr_head.joint_network,
-                                           beam_size, max_sym_per_frame)
+                                           beam_size, max_sym_per_frame,
+                                           blank_penalty=asr_blank_penalty)
         self.st_search = TransducerSearch(model.st_head.decoder, model.st_head.joint_network,
-                                          beam_size, max_sym_per_frame)
+                                          beam_size, max_sym_per_frame,
+                                          blank_penalty=st_blank_penalty)
         self.endpoint_seconds = endpoint_seconds
         fast = model.fast_encoder
         self.fast_frame_seconds = fast.subsampling_factor * self.hop / self.sample_rate
