@@ -5,6 +5,7 @@ Usage:
     source .venv/bin/activate
     python benchmarks/train_step.py                          # mini config, torchaudio loss
     python benchmarks/train_step.py --loss pruned --threads 1 --steps 10
+    python benchmarks/train_step.py --loss config   # each head's loss as the config says
     python benchmarks/train_step.py --config conf/tuning/train_jstar_conformer_mini.yaml \
         --threads 2 --steps 20 --warmup 3 --batch_size 8 --seconds 4 --U 30 --V 300
 
@@ -81,10 +82,13 @@ def token_file(V: int) -> str:
 
 
 def jstar_args(config: str, loss: str, tokens: str):
-    """Parsed JSTARTask arguments of ``config`` with ``loss`` on both heads."""
+    """Parsed JSTARTask arguments of ``config`` with ``loss`` on both heads
+    (``config``: each head keeps the loss its config names)."""
     from espnet2_jstar.tasks.jstar import JSTARTask
 
     args = JSTARTask.get_parser().parse_args(["--config", config, "--token_list", tokens])
+    if loss == "config":
+        return args
     for branch in ("asr", "st"):
         if getattr(args, f"{branch}_loss") != loss:
             setattr(args, f"{branch}_loss", loss)
@@ -245,7 +249,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=DEFAULT_CONFIG)
-    p.add_argument("--loss", default="torchaudio", choices=["torchaudio", "pruned"])
+    p.add_argument("--loss", default="torchaudio", choices=["torchaudio", "pruned", "config"],
+                   help="JSTAR's loss on both heads; config = each head as its config says")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=10, help="timed steps per model")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per model first")
@@ -284,7 +289,9 @@ def main(argv=None) -> None:
 
     audio = a.batch_size * a.seconds
     print("JSTAR vs ESPnet ASR transducer: training step (forward + backward + Adam step), CPU")
-    print(f"config {a.config} | loss: JSTAR {a.loss} (both heads), ESPnet torchaudio rnnt_loss")
+    heads = (f"ASR {type(jstar.asr_head.loss).__name__}, ST {type(jstar.st_head.loss).__name__}"
+             if a.loss == "config" else f"{a.loss} (both heads)")
+    print(f"config {a.config} | loss: JSTAR {heads}, ESPnet torchaudio rnnt_loss")
     print(f"batch: B={a.batch_size} x {a.seconds:g} s random audio, U={a.U} per stream, "
           f"V={a.V} | train mode (SpecAug, dropout, dynamic chunks)")
     print(f"threads: {torch.get_num_threads()} (torch intra-op) | torch {torch.__version__} | "

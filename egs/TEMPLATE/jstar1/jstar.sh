@@ -25,7 +25,7 @@
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer"
 #                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
-#                        rnnt_loss instead of the pruned loss, 13-beam multichannel front-end)
+#                        rnnt_loss on both heads (default: pruned on ASR), 13-beam front-end)
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
