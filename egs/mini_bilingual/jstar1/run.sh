@@ -10,4 +10,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/jstar1/jstar.sh --corpus mini_bilingual --scale mini \
-    --slow_chunk_sweep "8 32" --asr_tokens char --train_jobs 2 "$@"
+    --slow_chunk_sweep "8 12 32" --asr_tokens char --train_jobs 2 "$@"
