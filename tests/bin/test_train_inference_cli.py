@@ -91,6 +91,22 @@ def test_packed_model_decodes_like_the_exp_dir(trained):
                 == (tmp / "dec_exp" / stream / "token_int").read_text())
 
 
+def test_st_blank_penalty_reaches_the_st_head_only(trained):
+    tmp, root = trained
+    out = {}
+    for name, pen in (("plain", "0"), ("silenced", "-1e4")):
+        py("-m", "espnet2_jstar.bin.jstar_inference", "--jstar_train_config",
+           str(tmp / "exp/config.yaml"), "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
+           "--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound", "--mode", "chunked",
+           "--output_dir", str(tmp / f"dec_bp_{name}"), f"--st_blank_penalty={pen}")
+        out[name] = {s: [l.split()[1:] for l in
+                         (tmp / f"dec_bp_{name}" / s / "token_int").read_text().splitlines()]
+                     for s in ("asr", "st")}
+    assert any(out["plain"]["st"])
+    assert not any(out["silenced"]["st"])  # a blank that always loses: no ST token at all
+    assert out["silenced"]["asr"] == out["plain"]["asr"]
+
+
 def test_wrong_sample_rate_is_reported_before_training(trained, tmp_path):
     import numpy as np
     import soundfile
