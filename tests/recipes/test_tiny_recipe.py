@@ -163,3 +163,33 @@ def test_char_asr_tokens_stage3(recipe, tmp_path):
     p = run(tmp, "--stage", "3", "--stop_stage", "3", "--asr_tokens", "words",
             "--datadir", str(data), "--expdir", str(tmp_path / "exp2"), check=False)
     assert p.returncode != 0 and "--asr_tokens must be bpe or char" in p.stderr
+
+
+def test_bridge_ablation(recipe, tmp_path):
+    """--ablations bridge: stage 4 adds a character-source MT with blanks, stage 5 a JSTAR that
+    reads the ASR CTC posteriors through it (initialised from that MT), stages 7-8 decode and
+    score it."""
+    import yaml
+
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "mt").symlink_to(tmp / "exp" / "mt")  # the shared MT is done: skipped
+    p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_bridge",
+            "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep", "",
+            "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
+    assert mt["src_blanks"] == 2 and mt["src_token_list"][-1] == "<sos/eos>"
+    assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
+    cfg = yaml.safe_load((exp / "jstar_bridge/config.yaml").read_text())
+    assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": True}
+    log = (exp / "jstar_bridge.train.log").read_text()
+    assert "init_from_mt(" + str(exp / "mt_char") in log and "'bridge': 3" in log
+    assert (exp / "jstar_bridge/decode_test/score.json").exists()
+    rows = parse_results_table(tmp_path / "R.md")
+    assert "jstar_bridge (test)" in " ".join(str(r) for r in rows)
+    # without character ASR targets the ablation is refused before any training
+    q = run(tmp, "--stage", "4", "--stop_stage", "4", "--ablations", "bridge", "--asr_tokens",
+            "bpe", "--expdir", str(tmp_path / "exp2"), check=False)
+    assert q.returncode != 0 and "the bridge ablation needs --asr_tokens char" in q.stderr

@@ -23,9 +23,11 @@
 #                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
 #                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
-#                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer"
+#                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer bridge"
 #                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
-#                        rnnt_loss on both heads (default: pruned on ASR), 13-beam front-end)
+#                        rnnt_loss on both heads (default: pruned on ASR), 13-beam front-end,
+#                        CTC bridge: needs --asr_tokens char; stage 4 then also trains
+#                        exp/mt_char, an MT from the ASR stream's characters with blanks)
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
@@ -74,6 +76,12 @@ case $asr_tokens in
     char) src_tok=(--src_token_list "$chardir/tokens.txt" --src_bpemodel "$chardir/bpe.model") ;;
     *) die "--asr_tokens must be bpe or char, got $asr_tokens" ;;
 esac
+# the JSTAR systems of stages 4, 5 and 7: "jstar" plus one per ablation (--systems overrides)
+jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
+                  echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
+if jstar_systems | grep -qx jstar_bridge && [ "$asr_tokens" != char ]; then
+    die "the bridge ablation needs --asr_tokens char (its MT reads the ASR stream's characters)"
+fi
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 # thread setting of train_task; set by pool_run for trainings that run side by side
 train_env=()
@@ -208,11 +216,13 @@ if run_stage 4; then
             touch "${datadir}/${mt_set}/.done"; }
     fi
     train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
+    # the CTC bridge reads the ASR stream's CTC posteriors as MT source embeddings: its MT takes
+    # the ASR stream's characters, with 0-2 CTC-like blanks after each (--src_blanks 2)
+    if jstar_systems | grep -qx jstar_bridge; then
+        train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt_char" \
+            "src_text text" "${src_tok[@]}" --src_blanks 2
+    fi
 fi
-
-# the JSTAR systems of stages 5 and 7: "jstar" plus one per ablation (--systems overrides)
-jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
-                  echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 current_stage=5
 train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
     case $sys in
@@ -221,6 +231,7 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
         jstar_fast_st) extra+=(--slow_encoder none) ;;
         jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
         jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
+        jstar_bridge) extra=(--mt_init "$expdir/mt_char" --bridge ctc_embed --bridge_conf "{residual: true}") ;;
         jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
                                   "{array_json: ${datadir}/${train_set:-train}/array.json, mouth_skip: true}") ;;
         *) die "unknown ablation ${sys#jstar_}" ;;
