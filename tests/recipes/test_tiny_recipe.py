@@ -180,7 +180,7 @@ def test_bridge_ablation(recipe, tmp_path):
             "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
     assert p.returncode == 0, p.stderr[-3000:]
     mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
-    assert mt["src_blanks"] == 2 and mt["src_token_list"][-1] == "<sos/eos>"
+    assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
     assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
     cfg = yaml.safe_load((exp / "jstar_bridge/config.yaml").read_text())
     assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": True}

@@ -216,11 +216,12 @@ if run_stage 4; then
             touch "${datadir}/${mt_set}/.done"; }
     fi
     train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
-    # the CTC bridge reads the ASR stream's CTC posteriors as MT source embeddings: its MT takes
-    # the ASR stream's characters, with 0-2 CTC-like blanks after each (--src_blanks 2)
+    # the CTC bridge reads the ASR stream's CTC posteriors (one per 40 ms fast frame) as MT
+    # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-2
+    # CTC-like blanks after each (TUNING_mini.md section 10)
     if jstar_systems | grep -qx jstar_bridge; then
         train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt_char" \
-            "src_text text" "${src_tok[@]}" --src_blanks 2
+            "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2
     fi
 fi
 current_stage=5
