@@ -60,14 +60,14 @@ class BlankPenaltyJoint(torch.nn.Module):
         self.lin_enc, self.lin_dec = joint.lin_enc, joint.lin_dec
         self.blank_id = blank_id
         self.penalty = float(penalty)
+        self._shift = torch.zeros(joint.lin_out.out_features)
+        self._shift[blank_id] = self.penalty
 
     def forward(self, enc_out: torch.Tensor, dec_out: torch.Tensor,
                 no_projection: bool = False) -> torch.Tensor:
         """Joiner output with the blank logit lowered. (..., V)"""
         out = self.joint(enc_out, dec_out, no_projection=no_projection)
-        shift = torch.zeros(out.size(-1), dtype=out.dtype, device=out.device)
-        shift[self.blank_id] = self.penalty
-        return out - shift
+        return out - self._shift.to(device=out.device, dtype=out.dtype)
 
 
 @dataclass
