@@ -15,6 +15,7 @@ back (used by CI).
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -170,8 +171,41 @@ def parse_results_table(path: str) -> List[Dict]:
     return rows
 
 
+_SWEEP = re.compile(r"^(?P<base>.+?)_slowchunk(?P<chunk>\d+) \((?P<set>[^)]*)\)$")
+
+
+def sweep_series(
+    points: Sequence[Tuple[str, Optional[float], Optional[float]]]
+) -> Dict[str, List[Tuple[float, float, str]]]:
+    """Group plot points into series: a system and its slow-chunk sweep share one series.
+
+    ``"jstar_slowchunk8 (test)"`` joins ``"jstar (test)"`` (tagged "8"; the system itself is
+    tagged "default"); any other label is a series of its own (tag ""). Points with a None
+    value are dropped.
+
+    Returns:
+        series label -> [(laal_ms, bleu, tag)], sorted by LAAL.
+    """
+    labels = {label for label, _, _ in points}
+    swept = {f"{m['base']} ({m['set']})" for m in map(_SWEEP.match, labels) if m}
+    series: Dict[str, List[Tuple[float, float, str]]] = {}
+    for label, laal, bleu in points:
+        if laal is None or bleu is None:
+            continue
+        m = _SWEEP.match(label)
+        if m:
+            key, tag = f"{m['base']} ({m['set']})", m["chunk"]
+        else:
+            key, tag = label, ("default" if label in swept else "")
+        series.setdefault(key, []).append((laal, bleu, tag))
+    return {k: sorted(v) for k, v in series.items()}
+
+
 def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: str) -> None:
-    """Latency–quality scatter plot (LAAL in ms vs BLEU), one labelled point per system.
+    """Latency–quality plot (LAAL in ms vs BLEU), one legend entry per system.
+
+    A system's slow-chunk sweep is drawn as one line through its points, each tagged with its
+    chunk size (:func:`sweep_series`), so that close points stay readable.
 
     Args:
         points: ``(label, laal_ms, bleu)`` triples; points with a None value are skipped.
@@ -182,15 +216,19 @@ def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for label, laal, bleu in points:
-        if laal is None or bleu is None:
-            continue
-        ax.scatter([laal], [bleu])
-        ax.annotate(label, (laal, bleu), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, pts in sweep_series(points).items():
+        xs, ys, tags = zip(*pts)
+        ax.plot(xs, ys, "o-" if len(pts) > 1 else "o", label=key)
+        for x, y, tag in pts:
+            if tag:
+                ax.annotate(tag, (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
     ax.set_xlabel("LAAL ST (ms)")
     ax.set_ylabel("BLEU")
+    ax.set_title("ST latency vs quality (numbers: slow-encoder chunk, 80 ms frames)",
+                 fontsize=9)
     ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(out_png, dpi=120)
     plt.close(fig)

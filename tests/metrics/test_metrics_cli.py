@@ -85,3 +85,15 @@ def test_parse_results_table_errors(tmp_path):
     p.write_text("| System | WER (%) |\n|---|---:|\n| a | 1.0 | 2.0 |\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"R\.md:3: 3 cells, expected 2"):
         make_results.parse_results_table(str(p))
+
+
+def test_sweep_series_joins_a_system_and_its_chunk_sweep():
+    pts = [("jstar (test)", 1500.0, 3.0), ("jstar_slowchunk8 (test)", 1100.0, 3.1),
+           ("jstar_slowchunk32 (test)", 2100.0, 3.2), ("jstar (test_unseen)", 1550.0, 2.0),
+           ("cascade (test)", 2400.0, 19.2), ("espnet_st (test)", None, 0.5)]
+    series = make_results.sweep_series(pts)
+    assert series["jstar (test)"] == [(1100.0, 3.1, "8"), (1500.0, 3.0, "default"),
+                                      (2100.0, 3.2, "32")]
+    assert series["jstar (test_unseen)"] == [(1550.0, 2.0, "")]  # no sweep on this set
+    assert series["cascade (test)"] == [(2400.0, 19.2, "")]
+    assert "espnet_st (test)" not in series and len(series) == 3
