@@ -41,7 +41,7 @@ class BlankPenaltyJoint(torch.nn.Module):
     """A joiner whose blank logit is lowered by a constant (icefall's ``blank_penalty``).
 
     Written here because neither ESPnet's ``JointNetwork`` nor its beam search has the
-    option. Models trained with the pruned loss on a head whose alignment is poor (ST) can
+    option. Models trained with the pruned loss on a head whose alignment is poor (ST) may
     learn too strong a blank outside the pruning windows and then under-generate; a penalty
     tuned on the dev set restores the output length. It acts mostly on greedy search: in
     ESPnet's "default" beam search every path takes exactly one blank per frame, so there

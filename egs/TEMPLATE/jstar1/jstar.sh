@@ -28,7 +28,7 @@
 #                        rnnt_loss on both heads (default: pruned on ASR), 13-beam front-end,
 #                        CTC bridge: needs --asr_tokens char; stage 4 then also trains
 #                        exp/mt_char, an MT from the ASR stream's characters with blanks)
-#                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 5 and 7)
+#                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 4, 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
