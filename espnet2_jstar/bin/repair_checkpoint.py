@@ -31,10 +31,18 @@ import torch
 
 
 def _load(path: Path):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # truncated zip, empty file, ...: all mean "not usable"
-        return None
+    """``torch.load`` of ``path``, or None if it cannot be read.
+
+    Memory-mapped first, so that checking a directory of large epoch files reads their
+    headers, not every tensor; a file that fails so (truncated, or not in torch's zip format)
+    gets a plain load, which alone decides.
+    """
+    for mmap in (True, False):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+        except Exception:  # truncated zip, empty file, ...: all mean "not usable"
+            continue
+    return None
 
 
 def repair(output_dir: Path) -> List[str]:
