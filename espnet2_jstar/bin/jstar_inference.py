@@ -30,6 +30,7 @@ from typing import Optional
 import torch
 
 from espnet2.fileio.datadir_writer import DatadirWriter
+from espnet2_jstar.bin.search_options import add_search_arguments, search_kwargs
 from espnet2_jstar.decoding.batch import JSTARSpeech2Text
 from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.tasks.jstar import JSTARTask
@@ -60,12 +61,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--jstar_model_file", default=None)
     p.add_argument("--model_file", default=None, help="packed model (.zip)")
     p.add_argument("--mode", default="chunked", choices=["chunked", "full", "streaming"])
-    p.add_argument("--beam_size", type=int, default=1)
-    p.add_argument("--max_sym_per_frame", type=int, default=3)
-    p.add_argument("--asr_blank_penalty", type=float, default=0.0,
-                   help="subtracted from the ASR head's blank logit (0 = off)")
-    p.add_argument("--st_blank_penalty", type=float, default=0.0,
-                   help="subtracted from the ST head's blank logit (0 = off); tune on dev")
+    add_search_arguments(p)
     p.add_argument("--chunk_seconds", type=float, default=0.1,
                    help="streaming mode: audio fed per call")
     p.add_argument("--fast_chunk_size", type=int, default=None,
@@ -104,17 +100,12 @@ def main(argv=None):
     )
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    penalties = dict(asr_blank_penalty=args.asr_blank_penalty,
-                     st_blank_penalty=args.st_blank_penalty)
     if args.mode == "streaming":
         from espnet2_jstar.decoding.streamer import JSTARStreamer
 
-        streamer = JSTARStreamer(model, asr_tok, st_tok, beam_size=args.beam_size,
-                                 max_sym_per_frame=args.max_sym_per_frame, **penalties)
+        streamer = JSTARStreamer(model, asr_tok, st_tok, **search_kwargs(args))
     else:
-        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, beam_size=args.beam_size,
-                               mode=args.mode, max_sym_per_frame=args.max_sym_per_frame,
-                               **penalties)
+        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, mode=args.mode, **search_kwargs(args))
     tmp_jsonl = out / "tokens.jsonl.tmp"
     n = 0
     with DatadirWriter(out / "asr") as asr_w, DatadirWriter(out / "st") as st_w, \

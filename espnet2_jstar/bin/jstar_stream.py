@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from espnet2_jstar.bin.search_options import add_search_arguments, search_kwargs
+
 TAGS = {"<self>": "self", "<other>": "other"}
 
 
@@ -123,12 +125,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk_ms", type=float, default=100.0, help="audio fed per call (ms)")
     p.add_argument("--realtime", action="store_true", help="pace the input at audio speed")
     p.add_argument("--jsonl", action="store_true", help="one JSON event per line")
-    p.add_argument("--beam_size", type=int, default=1, help="1 = greedy")
-    p.add_argument("--max_sym_per_frame", type=int, default=3)
-    p.add_argument("--asr_blank_penalty", type=float, default=0.0,
-                   help="subtracted from the ASR head's blank logit (0 = off)")
-    p.add_argument("--st_blank_penalty", type=float, default=0.0,
-                   help="subtracted from the ST head's blank logit (0 = off)")
+    add_search_arguments(p)
     p.add_argument("--width", type=int, default=100,
                    help="caption lines show at most this many characters (newest); 0 = all")
     p.add_argument("--num_threads", type=int, default=1, help="torch intra-op threads")
@@ -244,9 +241,7 @@ def run(args) -> int:
     model, train_args = load_model(train_config, model_file, "cpu")
     streamer = JSTARStreamer(model, TokenDecoder.from_train_args(train_args, "asr"),
                              TokenDecoder.from_train_args(train_args, "st"),
-                             beam_size=args.beam_size, max_sym_per_frame=args.max_sym_per_frame,
-                             asr_blank_penalty=args.asr_blank_penalty,
-                             st_blank_penalty=args.st_blank_penalty)
+                             **search_kwargs(args))
     speech = check_audio(args.wav, x, sr, streamer.sample_rate, streamer.num_channels)
     caps = {"asr": Captions("asr", streamer.asr_tokens), "st": Captions("st", streamer.st_tokens)}
     printer = Printer(args.jsonl, args.width)
