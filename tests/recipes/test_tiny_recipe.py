@@ -46,24 +46,22 @@ def test_every_stage_produced_outputs(recipe):
         for f in ("wav.scp", "src_text", "text", "segments.jsonl", "array.json"):
             assert (tmp / "data" / split / f).stat().st_size > 0
     assert (tmp / "data/token_list/bpe300/bpe.model").exists()
-    for exp in ("mt", "jstar", "cascade_asr", "espnet_st"):
+    for exp in ("mt", "mt_char", "jstar", "cascade_asr", "espnet_st"):
         assert (tmp / "exp" / exp / ".done").exists() and (tmp / "exp" / exp / "config.yaml").exists()
     for d in ("jstar/decode_test", "cascade/decode_test", "espnet_st/decode_test",
-              "jstar/decode_test_slowchunk8", "mt/decode_test"):
+              "jstar/decode_test_slowchunk8", "mt/decode_test", "mt_char/decode_test"):
         assert (tmp / "exp" / d / "score.json").exists(), d
     assert (tmp / "exp/jstar/decode_test/tokens.jsonl").stat().st_size > 0
     # the ESPnet ST baseline decodes its n-best average, not whichever epoch file sorts first
     cmds = (tmp / "exp/commands.txt").read_text()
     assert "--st_model_file " + str(tmp / "exp/espnet_st/valid.acc.ave.pth") in cmds
-    # --train_jobs 2 on CPU: each training of stages 5-6 gets its share of the cores, not all
-    # of them; the MT of stage 4 trains alone and keeps every core
+    # --train_jobs 2 on CPU: each training gets its share of the cores, not all of them: the
+    # two MTs of stage 4 (BPE for the cascade, characters for the bridge) train side by side,
+    # as do those of stages 5-6 (a single MT keeps every core: test_no_bridge_ablation)
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
     train_lines = [c for c in cmds.splitlines() if "--resume true" in c]
-    mt_lines = [c for c in train_lines if c.endswith("--output_dir " + str(tmp / "exp/mt"))]
-    side_by_side = [c for c in train_lines if c not in mt_lines]
-    assert len(mt_lines) == 1 and len(side_by_side) >= 3
-    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in side_by_side), side_by_side[0]
-    assert "OMP_NUM_THREADS=" not in mt_lines[0]
+    assert len(train_lines) == 5
+    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines[0]
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)
@@ -90,8 +88,8 @@ def test_rerun_skips_finished_stages(recipe):
 def test_killed_training_resumes(recipe):
     tmp, _ = recipe
     exp = tmp / "exp_resume"
-    args = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "3",
-            "--datadir", str(tmp / "data"), "--expdir", str(exp), "--stage", "4",
+    args = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "3", "--bridge",
+            "false", "--datadir", str(tmp / "data"), "--expdir", str(exp), "--stage", "4",
             "--stop_stage", "4", "--results", str(tmp / "R2.md")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -165,31 +163,53 @@ def test_char_asr_tokens_stage3(recipe, tmp_path):
     assert p.returncode != 0 and "--asr_tokens must be bpe or char" in p.stderr
 
 
-def test_bridge_ablation(recipe, tmp_path):
-    """--ablations bridge: stage 4 adds a character-source MT with blanks, stage 5 a JSTAR that
-    reads the ASR CTC posteriors through it (initialised from that MT), stages 7-8 decode and
-    score it."""
+def test_bridge_is_the_default_jstar(recipe):
+    """run.sh --bridge true: "jstar" reads the ASR CTC posteriors through the character MT's
+    source embeddings and is initialised from that MT (--repeat 1, 0-2 blanks per character),
+    while the cascade keeps the BPE MT."""
+    import yaml
+
+    tmp, _ = recipe
+    exp = tmp / "exp"
+    mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
+    assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
+    assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
+    cfg = yaml.safe_load((exp / "jstar/config.yaml").read_text())
+    assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": True}
+    log = (exp / "jstar.train.log").read_text()
+    assert "init_from_mt(" + str(exp / "mt_char") in log and "'bridge': 3" in log
+    cascade = [c for c in (exp / "commands.txt").read_text().splitlines() if "cascade_inference" in c]
+    assert cascade and all("--mt_model_file " + str(exp / "mt") + " " in c for c in cascade)
+
+
+def test_no_bridge_ablation(recipe, tmp_path):
+    """--systems jstar_no_bridge: stage 4 trains only the BPE MT (alone, with every core), stage
+    5 a JSTAR without the bridge initialised from it; stages 7-8 decode and score it. The
+    bridge's option checks refuse contradictory settings before any stage runs."""
     import yaml
 
     tmp, _ = recipe
     exp = tmp_path / "exp"
-    exp.mkdir()
-    (exp / "mt").symlink_to(tmp / "exp" / "mt")  # the shared MT is done: skipped
-    p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_bridge",
-            "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep", "",
-            "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
+    p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_no_bridge",
+            "--train_jobs", "2", "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep",
+            "", "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
     assert p.returncode == 0, p.stderr[-3000:]
-    mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
-    assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
-    assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
-    cfg = yaml.safe_load((exp / "jstar_bridge/config.yaml").read_text())
-    assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": True}
-    log = (exp / "jstar_bridge.train.log").read_text()
-    assert "init_from_mt(" + str(exp / "mt_char") in log and "'bridge': 3" in log
-    assert (exp / "jstar_bridge/decode_test/score.json").exists()
+    assert not (exp / "mt_char").exists()
+    mt_lines = [c for c in (exp / "commands.txt").read_text().splitlines() if "--resume true" in c
+                and c.endswith("--output_dir " + str(exp / "mt"))]
+    assert len(mt_lines) == 1 and "OMP_NUM_THREADS=" not in mt_lines[0]
+    cfg = yaml.safe_load((exp / "jstar_no_bridge/config.yaml").read_text())
+    assert cfg["bridge"] is None
+    log = (exp / "jstar_no_bridge.train.log").read_text()
+    assert "init_from_mt(" + str(exp / "mt") + ")" in log
     rows = parse_results_table(tmp_path / "R.md")
-    assert "jstar_bridge (test)" in " ".join(str(r) for r in rows)
-    # without character ASR targets the ablation is refused before any training
-    q = run(tmp, "--stage", "4", "--stop_stage", "4", "--ablations", "bridge", "--asr_tokens",
-            "bpe", "--expdir", str(tmp_path / "exp2"), check=False)
-    assert q.returncode != 0 and "the bridge ablation needs --asr_tokens char" in q.stderr
+    assert "jstar_no_bridge (test)" in " ".join(str(r) for r in rows)
+    for args, message in (
+            (["--ablations", "bridge"], "--ablations bridge needs --bridge false"),
+            (["--bridge", "false", "--ablations", "no_bridge"], "--ablations no_bridge needs --bridge true"),
+            (["--asr_tokens", "bpe"], "the CTC bridge (jstar) needs --asr_tokens char"),
+            (["--bridge", "yes"], "--bridge must be true or false")):
+        q = run(tmp, "--stage", "4", "--stop_stage", "4", *args, "--expdir",
+                str(tmp_path / "exp2"), check=False)
+        assert q.returncode != 0 and message in q.stderr, (args, q.stderr[-500:])
+        assert not (tmp_path / "exp2" / "mt").exists()

@@ -23,11 +23,15 @@
 #                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
 #                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
+#                       --bridge true|false  residual CTC bridge: the slow encoder also reads the
+#                       ASR stream's CTC posteriors through the source embeddings of exp/mt_char,
+#                       an MT from the ASR stream's characters with blanks, which stage 4 then
+#                       trains too and JSTAR is initialised from; needs --asr_tokens char  [false]
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer bridge"
-#                       (extra systems: no MT init, ST on the fast encoder, λ, torchaudio
+#                       (extra systems, each the default "jstar" with one change: no MT init, ST
+#                        on the fast encoder (no slow encoder, so no bridge), λ, torchaudio
 #                        rnnt_loss on both heads (default: pruned on ASR), 13-beam front-end,
-#                        CTC bridge: needs --asr_tokens char; stage 4 then also trains
-#                        exp/mt_char, an MT from the ASR stream's characters with blanks)
+#                        bridge (with --bridge false) or no_bridge (with --bridge true))
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 4, 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
@@ -47,7 +51,7 @@ stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0; train_jobs=1
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; asr_tokens=bpe; max_epoch=""
 mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto
-jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
+jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
@@ -79,16 +83,29 @@ esac
 # the JSTAR systems of stages 4, 5 and 7: "jstar" plus one per ablation (--systems overrides)
 jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
                   echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
-if jstar_systems | grep -qx jstar_bridge && [ "$asr_tokens" != char ]; then
-    die "the bridge ablation needs --asr_tokens char (its MT reads the ASR stream's characters)"
-fi
+case $bridge in true|false) ;; *) die "--bridge must be true or false, got $bridge" ;; esac
+# uses_bridge SYS: whether a JSTAR system has the CTC bridge; jstar_mt SYS: the MT it is
+# initialised from (mt_char with the bridge, else mt; nothing for no_mt_init)
+uses_bridge() { case $1 in jstar_bridge) true ;; jstar_no_bridge|jstar_fast_st) false ;;
+                           *) [ "$bridge" = true ] ;; esac; }
+jstar_mt() { if [ "$1" = jstar_no_mt_init ]; then :; elif uses_bridge "$1"; then echo mt_char
+             else echo mt; fi; }
+for sys in $(jstar_systems); do
+    case $sys in
+        jstar_bridge) [ "$bridge" = false ] || die "--ablations bridge needs --bridge false (jstar has it)" ;;
+        jstar_no_bridge) [ "$bridge" = true ] || die "--ablations no_bridge needs --bridge true" ;;
+    esac
+    if uses_bridge "$sys" && [ "$asr_tokens" != char ]; then
+        die "the CTC bridge ($sys) needs --asr_tokens char (its MT reads the ASR stream's characters)"
+    fi
+done
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 # thread setting of train_task; set by pool_run for trainings that run side by side
 train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs jstar_config jstar_args ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs jstar_config jstar_args bridge ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
@@ -215,24 +232,30 @@ if run_stage 4; then
                 --out_dir "${datadir}/${mt_set}" --num_pairs "$mt_extra_pairs" --seed "$seed"
             touch "${datadir}/${mt_set}/.done"; }
     fi
-    train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" "src_text text"
-    # the CTC bridge reads the ASR stream's CTC posteriors (one per 40 ms fast frame) as MT
-    # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-2
-    # CTC-like blanks after each (TUNING_mini.md section 10)
-    if jstar_systems | grep -qx jstar_bridge; then
-        train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt_char" \
-            "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2
-    fi
+    # the cascade's MT, and JSTAR's without the bridge
+    mts=(mt); for sys in $(jstar_systems); do if [ "$(jstar_mt "$sys")" = mt_char ]; then mts=(mt mt_char); fi; done
+    train_mt() { case $1 in
+        mt) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" \
+                "src_text text" ;;
+        # the CTC bridge reads the ASR stream's CTC posteriors (one per 40 ms fast frame) as MT
+        # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-2
+        # CTC-like blanks after each (TUNING_mini.md section 10)
+        mt_char) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" \
+                "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2 ;;
+    esac; }
+    # one MT keeps every core; two train side by side (each with its share under --train_jobs)
+    for m in "${mts[@]}"; do pool_run "$(( ${#mts[@]} > 1 ? train_jobs : 1 ))" train_mt "$m"; done
+    pool_wait
 fi
 current_stage=5
-train_jstar() { local sys=$1 cfg=$jstar_config extra=(--mt_init "$expdir/mt")
+train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt
+    mt=$(jstar_mt "$sys"); [ -n "$mt" ] && extra+=(--mt_init "$expdir/$mt")
+    uses_bridge "$sys" && extra+=(--bridge ctc_embed --bridge_conf "{residual: true}")
     case $sys in
-        jstar) ;;
-        jstar_no_mt_init) extra=() ;;
+        jstar|jstar_no_mt_init|jstar_bridge|jstar_no_bridge) ;;
         jstar_fast_st) extra+=(--slow_encoder none) ;;
         jstar_lambda*) extra+=(--model_conf "asr_weight=${sys#jstar_lambda}") ;;
         jstar_torchaudio_loss) cfg=${jstar_config%.yaml}_torchaudio.yaml ;;
-        jstar_bridge) extra=(--mt_init "$expdir/mt_char" --bridge ctc_embed --bridge_conf "{residual: true}") ;;
         jstar_beamformer) extra+=(--frontend beamformer --frontend_conf
                                   "{array_json: ${datadir}/${train_set:-train}/array.json, mouth_skip: true}") ;;
         *) die "unknown ablation ${sys#jstar_}" ;;
@@ -272,10 +295,10 @@ decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
         --jstar_train_config "$expdir/$sys/config.yaml" --jstar_model_file "$expdir/$sys" \
         --output_dir "$d" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
     touch "$d/.done"; }
-decode_mt() { local d=$expdir/mt/decode_$1; done_or "$d" && return 0
-    timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/mt/config.yaml" \
-        --mt_model_file "$expdir/mt" --output_dir "$d/st" \
-        --data_path_and_name_and_type "${datadir}/$1/src_text,src_text,text" > "$d.log" 2>&1 \
+decode_mt() { local m=$1 d=$expdir/$1/decode_$2; done_or "$d" && return 0
+    timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/$m/config.yaml" \
+        --mt_model_file "$expdir/$m" --output_dir "$d/st" \
+        --data_path_and_name_and_type "${datadir}/$2/src_text,src_text,text" > "$d.log" 2>&1 \
         || die "MT decoding failed, see $d.log"
     touch "$d/.done"; }
 decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
@@ -310,7 +333,7 @@ if run_stage 7; then
     for t in $test_sets; do
         for sys in $(jstar_systems); do pool_run "$nj" decode_jstar "$sys" "$t"; done
         for cs in $slow_chunk_sweep; do pool_run "$nj" decode_jstar jstar "$t" "$cs"; done
-        pool_run "$nj" decode_mt "$t"
+        for m in mt mt_char; do if [ -f "$expdir/$m/.done" ]; then pool_run "$nj" decode_mt "$m" "$t"; fi; done
         for b in $baselines; do pool_run "$nj" "decode_$b" "$t"; done
     done
     pool_wait
