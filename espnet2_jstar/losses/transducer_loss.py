@@ -3,7 +3,8 @@
 Two choices, built by :func:`build_transducer_loss` from a YAML name and conf:
 
 * ``torchaudio``: full joint ``joint(enc[:, :, None], dec[:, None])`` of shape
-  (B, T, U+1, V) and ``torchaudio.functional.rnnt_loss``. No conf keys but ``clamp``.
+  (B, T, U+1, V) and ``torchaudio.functional.rnnt_loss``. Conf keys ``clamp`` and
+  ``fastemit_lambda`` (FastEmit latency regularisation, see :func:`fastemit_logprobs`).
 * ``pruned``: pruned RNN-T (Kuang et al. 2022, arXiv 2206.13236) in pure PyTorch, as in
   icefall: a "simple" loss with a trivial joiner (own ``simple_am_proj`` /
   ``simple_lm_proj``), pruning windows from its occupation probabilities, the real
@@ -89,20 +90,57 @@ class AbsTransducerLoss(torch.nn.Module, ABC):
         return (enc_out[:, :t_max], dec_out[:, : u_max + 1], tg[:, :u_max], tl, ul)
 
 
+def fastemit_logprobs(logp: torch.Tensor, targets: torch.Tensor, target_lens: torch.Tensor,
+                      fastemit_lambda: float) -> torch.Tensor:
+    """FastEmit (Yu et al. 2021, arXiv 2010.11148) as a straight-through on log-probs.
+
+    FastEmit regularises a transducer towards earlier emissions by scaling the gradient of
+    every symbol-emission arc by ``1 + lambda`` and leaving blank arcs alone; the loss value
+    is unchanged. torchaudio's ``rnnt_loss`` has no such option (warp-transducer's and
+    NeMo's kernels do), so it is written here: the returned tensor equals ``logp``, and the
+    gradient reaching ``logp[b, t, u, targets[b, u]]`` for ``u < target_lens[b]`` is
+    multiplied by ``1 + fastemit_lambda``. Feed it to ``rnnt_loss(...,
+    fused_log_softmax=False)``.
+
+    Args:
+        logp: (B, T, U+1, V) log-probabilities.
+        targets: (B, U) integer symbols (padding anywhere past ``target_lens``).
+        target_lens: (B,) integer U_b.
+        fastemit_lambda: lambda >= 0 (0 returns ``logp`` itself).
+
+    Returns:
+        (B, T, U+1, V), equal to ``logp``.
+    """
+    if fastemit_lambda == 0:
+        return logp
+    B, _, U1, V = logp.shape
+    inside = torch.arange(U1 - 1, device=logp.device)[None, :] < target_lens[:, None]
+    emit = torch.zeros(B, U1, V, dtype=logp.dtype, device=logp.device)
+    emit[:, :-1].scatter_(2, targets.long().clamp(0, V - 1)[:, :, None],
+                          inside[:, :, None].to(logp.dtype))
+    return logp + fastemit_lambda * emit[:, None] * (logp - logp.detach())
+
+
 class TorchaudioTransducerLoss(AbsTransducerLoss):
     """Full-lattice loss with ``torchaudio.functional.rnnt_loss`` (B, T, U+1, V joint).
 
     Args:
         vocab_size, encoder_dim, decoder_dim, blank_id: see :func:`build_transducer_loss`.
         clamp: gradient clamp passed to torchaudio (-1 = off).
+        fastemit_lambda: FastEmit regularisation towards earlier emissions
+            (:func:`fastemit_logprobs`); 0 = off, the paper's values are 0.001-0.01.
+            Applied in training only, so validation losses stay comparable.
     """
 
-    CONF_KEYS = ("clamp",)
+    CONF_KEYS = ("clamp", "fastemit_lambda")
 
     def __init__(self, vocab_size: int, encoder_dim: int, decoder_dim: int,
-                 blank_id: int = 0, clamp: float = -1.0) -> None:
+                 blank_id: int = 0, clamp: float = -1.0, fastemit_lambda: float = 0.0) -> None:
         super().__init__(vocab_size, encoder_dim, decoder_dim, blank_id)
+        if fastemit_lambda < 0:
+            raise ValueError(f"fastemit_lambda must be >= 0, got {fastemit_lambda}")
         self.clamp = float(clamp)
+        self.fastemit_lambda = float(fastemit_lambda)
 
     def forward(self, enc_out, dec_out, joint_network, targets, enc_lens, target_lens):
         import torchaudio.functional as taF
@@ -111,8 +149,15 @@ class TorchaudioTransducerLoss(AbsTransducerLoss):
                                              target_lens)
         logits = joint_network(enc.unsqueeze(2), dec.unsqueeze(1))  # (B, T, U+1, V)
         with torch.autocast(device_type=enc.device.type, enabled=False):
-            loss = taF.rnnt_loss(logits.float(), tg.int(), tl.int(), ul.int(),
-                                 blank=self.blank_id, clamp=self.clamp, reduction="mean")
+            if self.training and self.fastemit_lambda > 0:
+                logp = fastemit_logprobs(logits.float().log_softmax(-1), tg, ul,
+                                         self.fastemit_lambda)
+                loss = taF.rnnt_loss(logp, tg.int(), tl.int(), ul.int(), blank=self.blank_id,
+                                     clamp=self.clamp, reduction="mean",
+                                     fused_log_softmax=False)
+            else:
+                loss = taF.rnnt_loss(logits.float(), tg.int(), tl.int(), ul.int(),
+                                     blank=self.blank_id, clamp=self.clamp, reduction="mean")
         return loss, {"loss": float(loss.detach())}
 
 

@@ -174,3 +174,68 @@ def test_cuda_matches_cpu():
     torch.testing.assert_close(l_gpu.cpu(), l_cpu, atol=1e-4, rtol=1e-5)
     for a, b in zip(_grads(l_gpu, [enc_c, dec_c]), g_cpu):
         torch.testing.assert_close(a.cpu(), b, atol=1e-4, rtol=1e-4)
+
+
+def test_fastemit_logprobs_scales_only_emission_gradients():
+    from espnet2_jstar.losses.transducer_loss import fastemit_logprobs
+
+    g = torch.Generator().manual_seed(3)
+    logp = torch.randn(B, T, U + 1, V, generator=g).log_softmax(-1).requires_grad_()
+    _, _, targets, _, ul = _batch(3)
+    w = torch.randn(B, T, U + 1, V, generator=g)
+    lam = 0.25
+    out = fastemit_logprobs(logp, targets, ul, lam)
+    torch.testing.assert_close(out, logp)
+    (grad,) = torch.autograd.grad((w * out).sum(), logp)
+    expected = w.clone()
+    for b in range(B):
+        for u in range(int(ul[b])):  # padding (-1) and the last row keep their gradient
+            expected[b, :, u, targets[b, u]] *= 1 + lam
+    torch.testing.assert_close(grad, expected)
+    assert fastemit_logprobs(logp, targets, ul, 0.0) is logp
+
+
+def test_torchaudio_loss_fastemit():
+    """Same loss value; in training the symbol arcs' gradients grow by 1 + lambda and the
+    blank arcs' stay (checked on log-probs, through torchaudio's non-fused path, which at
+    lambda = 0 matches its fused one); in eval mode FastEmit is off."""
+    import torchaudio.functional as taF
+
+    from espnet2_jstar.losses.transducer_loss import fastemit_logprobs
+
+    joint = _joint(2)
+    enc, dec, targets, tl, ul = _batch(2)
+    params = [enc, dec] + list(joint.parameters())
+    plain = build_transducer_loss("torchaudio", {}, V, DE, DD)
+    fe = build_transducer_loss("torchaudio", {"fastemit_lambda": 0.5}, V, DE, DD)
+    l0, _ = plain(enc, dec, joint, targets, tl, ul)
+    l1, _ = fe(enc, dec, joint, targets, tl, ul)
+    torch.testing.assert_close(l1, l0)
+    g0, g1 = _grads(l0, params), _grads(l1, params)
+    assert not torch.allclose(g0[0], g1[0])
+    fe.eval()
+    for a, b in zip(g0, _grads(fe(enc, dec, joint, targets, tl, ul)[0], params)):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="fastemit_lambda"):
+        build_transducer_loss("torchaudio", {"fastemit_lambda": -1}, V, DE, DD)
+
+    logits = joint(enc.unsqueeze(2), dec.unsqueeze(1)).detach().requires_grad_()
+    tg = torch.where(targets < 0, 0, targets).int()
+    fused = taF.rnnt_loss(logits, tg, tl.int(), ul.int(), blank=0)
+    logp = logits.log_softmax(-1)
+    unfused = taF.rnnt_loss(logp, tg, tl.int(), ul.int(), blank=0, fused_log_softmax=False)
+    torch.testing.assert_close(unfused, fused)
+    torch.testing.assert_close(*[torch.autograd.grad(x, logits)[0] for x in (unfused, fused)])
+    leaf = logp.detach().requires_grad_()
+    (d0,) = torch.autograd.grad(taF.rnnt_loss(leaf, tg, tl.int(), ul.int(), blank=0,
+                                              fused_log_softmax=False), leaf)
+    (d1,) = torch.autograd.grad(taF.rnnt_loss(fastemit_logprobs(leaf, tg, ul, 0.5), tg,
+                                              tl.int(), ul.int(), blank=0,
+                                              fused_log_softmax=False), leaf)
+    emit = torch.zeros_like(d0, dtype=torch.bool)
+    for b in range(B):
+        for u in range(int(ul[b])):
+            emit[b, :, u, tg[b, u]] = True
+    assert d0[emit].abs().sum() > 0
+    torch.testing.assert_close(d1[emit], 1.5 * d0[emit])
+    torch.testing.assert_close(d1[~emit], d0[~emit])
