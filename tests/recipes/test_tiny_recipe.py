@@ -6,6 +6,7 @@ its checkpoint, and that a failing stage says which stage failed and leaves no `
 """
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -57,11 +58,15 @@ def test_every_stage_produced_outputs(recipe):
     assert "--st_model_file " + str(tmp / "exp/espnet_st/valid.acc.ave.pth") in cmds
     # --train_jobs 2 on CPU: each training gets its share of the cores, not all of them: the
     # two MTs of stage 4 (BPE for the cascade, characters for the bridge) train side by side,
-    # as do those of stages 5-6 (a single MT keeps every core: test_no_bridge_ablation)
+    # as do the baselines (first in stage 5, --asr_init true); JSTAR, then alone, and a single
+    # MT (test_no_bridge_ablation) keep every core
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
     train_lines = [c for c in cmds.splitlines() if "--resume true" in c]
-    assert len(train_lines) == 5
-    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines[0]
+    jstar_lines = [c for c in train_lines if c.endswith("--output_dir " + str(tmp / "exp/jstar"))]
+    side_by_side = [c for c in train_lines if c not in jstar_lines]
+    assert len(jstar_lines) == 1 and len(side_by_side) == 4
+    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in side_by_side), side_by_side[0]
+    assert "OMP_NUM_THREADS=" not in jstar_lines[0]
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)
@@ -164,9 +169,10 @@ def test_char_asr_tokens_stage3(recipe, tmp_path):
 
 
 def test_bridge_is_the_default_jstar(recipe):
-    """run.sh --bridge true: "jstar" reads the ASR CTC posteriors through the character MT's
-    source embeddings and is initialised from that MT (--repeat 1, 0-2 blanks per character),
-    while the cascade keeps the BPE MT."""
+    """run.sh --bridge true --asr_init true: "jstar" reads the ASR CTC posteriors through the
+    character MT's source embeddings (no residual), its slow encoder and ST head start from
+    that MT (--repeat 1, 0-2 blanks per character), its fast encoder and ASR head from the
+    cascade's ASR, trained before it; the cascade keeps the BPE MT."""
     import yaml
 
     tmp, _ = recipe
@@ -175,11 +181,28 @@ def test_bridge_is_the_default_jstar(recipe):
     assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
     assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
     cfg = yaml.safe_load((exp / "jstar/config.yaml").read_text())
-    assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": True}
+    assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": False}
+    asr = str(exp / "cascade_asr/valid.loss.ave.pth")
+    assert cfg["init_param"] == [f"{asr}:fast_encoder:fast_encoder", f"{asr}:asr_head:asr_head"]
+    # the fine-tuning settings override the config's and keep the rest of it
+    assert cfg["optim_conf"] == {"lr": 0.0005, "weight_decay": 1e-06}
+    assert cfg["scheduler_conf"] == {"warmup_steps": 50}
     log = (exp / "jstar.train.log").read_text()
     assert "init_from_mt(" + str(exp / "mt_char") in log and "'bridge': 3" in log
-    cascade = [c for c in (exp / "commands.txt").read_text().splitlines() if "cascade_inference" in c]
+    assert "Loading pretrained params from " + asr in log
+    # the ASR was trained before JSTAR started (stage 5); stage 6 found it done
+    stage_log = recipe[1].stderr
+    trained = "training espnet2_jstar.bin.jstar_train -> " + str(exp / "cascade_asr")
+    assert stage_log.count(trained) == 1
+    assert stage_log.index(trained) < stage_log.index("stage 5: JSTAR training (jstar)")
+    assert str(exp / "cascade_asr") + " is complete (.done): skipped" in stage_log
+    cmds = (exp / "commands.txt").read_text().splitlines()
+    cascade = [c for c in cmds if "cascade_inference" in c]
     assert cascade and all("--mt_model_file " + str(exp / "mt") + " " in c for c in cascade)
+    # commands.txt quotes what a shell would split: its lines run as recorded
+    (train,) = [c for c in cmds if c.endswith("--resume true --output_dir " + str(exp / "jstar"))]
+    args = shlex.split(train)
+    assert args[args.index("--bridge_conf") + 1] == "{residual: true}"
 
 
 def test_no_bridge_ablation(recipe, tmp_path):
@@ -191,7 +214,7 @@ def test_no_bridge_ablation(recipe, tmp_path):
     tmp, _ = recipe
     exp = tmp_path / "exp"
     p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_no_bridge",
-            "--train_jobs", "2", "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep",
+            "--asr_init", "false", "--train_jobs", "2", "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep",
             "", "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
     assert p.returncode == 0, p.stderr[-3000:]
     assert not (exp / "mt_char").exists()
@@ -208,7 +231,8 @@ def test_no_bridge_ablation(recipe, tmp_path):
             (["--ablations", "bridge"], "--ablations bridge needs --bridge false"),
             (["--bridge", "false", "--ablations", "no_bridge"], "--ablations no_bridge needs --bridge true"),
             (["--asr_tokens", "bpe"], "the CTC bridge (jstar) needs --asr_tokens char"),
-            (["--bridge", "yes"], "--bridge must be true or false")):
+            (["--bridge", "yes"], "--bridge must be true or false"),
+            (["--asr_init", "no"], "--asr_init must be true or false")):
         q = run(tmp, "--stage", "4", "--stop_stage", "4", *args, "--expdir",
                 str(tmp_path / "exp2"), check=False)
         assert q.returncode != 0 and message in q.stderr, (args, q.stderr[-500:])

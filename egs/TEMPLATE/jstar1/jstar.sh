@@ -27,6 +27,12 @@
 #                       ASR stream's CTC posteriors through the source embeddings of exp/mt_char,
 #                       an MT from the ASR stream's characters with blanks, which stage 4 then
 #                       trains too and JSTAR is initialised from; needs --asr_tokens char  [false]
+#                       --asr_init true|false  every JSTAR system starts its fast encoder and ASR
+#                       head from the cascade's streaming ASR (same sizes; ESPnet --init_param),
+#                       which stage 5 then trains first (beside the other baselines), and
+#                       fine-tunes with --asr_init_args; the bridge then has no residual  [false]
+#                       --asr_init_args "ARGS"  [--max_epoch 3 --optim_conf lr=0.0005
+#                                                --scheduler_conf warmup_steps=50]
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer bridge"
 #                       (extra systems, each the default "jstar" with one change: no MT init, ST
 #                        on the fast encoder (no slow encoder, so no bridge), λ, torchaudio
@@ -52,6 +58,7 @@ corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; asr_tokens=bpe; max_epoch=""
 mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
+asr_init=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
@@ -84,6 +91,7 @@ esac
 jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
                   echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 case $bridge in true|false) ;; *) die "--bridge must be true or false, got $bridge" ;; esac
+case $asr_init in true|false) ;; *) die "--asr_init must be true or false, got $asr_init" ;; esac
 # uses_bridge SYS: whether a JSTAR system has the CTC bridge; jstar_mt SYS: the MT it is
 # initialised from (mt_char with the bridge, else mt; nothing for no_mt_init)
 uses_bridge() { case $1 in jstar_bridge) true ;; jstar_no_bridge|jstar_fast_st) false ;;
@@ -105,15 +113,20 @@ train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs jstar_config jstar_args bridge ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs jstar_config jstar_args bridge asr_init asr_init_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
 # done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
 done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
             mkdir -p "$1"; return 1; }
+# record CMD...: append CMD to commands.txt, quoting the arguments a shell would split
+record() { local a out=()
+           for a in "$@"; do
+               if [[ -z $a || $a =~ [^A-Za-z0-9_./:=,+@%-] ]]; then out+=("'${a//\'/\'\\\'\'}'"); else out+=("$a"); fi
+           done; echo "${out[*]}" >> "$expdir/commands.txt"; }
 # timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
-timed() { local t0=$SECONDS; [ "$1" = train_task ] || echo "$*" >> "$expdir/commands.txt"; "$@"
+timed() { local t0=$SECONDS; [ "$1" = train_task ] || record "$@"; "$@"
           echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
 
 # A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
@@ -149,7 +162,8 @@ train_task() {
                   --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
     if [ ! -f "$out/stats/.done" ]; then
         log "collect stats -> $out/stats"
-        echo "${train_env[*]:+${train_env[*]} }${python} -m $module ${common[*]} ${data[*]} --collect_stats true --output_dir $out/stats" >> "$expdir/commands.txt"
+        record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
+            --output_dir "$out/stats"
         env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
             --output_dir "$out/stats" > "$out.stats.log" 2>&1 || die "collect_stats failed, see $out.stats.log"
         touch "$out/stats/.done"
@@ -168,7 +182,8 @@ train_task() {
         ${python} -m espnet2_jstar.bin.repair_checkpoint "$out" >> "$out.train.log" 2>&1 \
             || die "repairing $out failed, see $out.train.log"
     fi
-    echo "${train_env[*]:+${train_env[*]} }${python} -m $module ${common[*]} ${norm[*]} ${data[*]} ${shapes[*]} ${epoch_args[*]} --resume true --output_dir $out" >> "$expdir/commands.txt"
+    record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
+        "${epoch_args[@]}" --resume true --output_dir "$out"
     env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
         "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
         || die "training failed, see $out.train.log"
@@ -248,9 +263,30 @@ if run_stage 4; then
     pool_wait
 fi
 current_stage=5
-train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt
+train_baseline() { log "stage ${current_stage}: baseline $1"
+    case $1 in
+        cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
+                     "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
+        espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
+                     "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
+                     --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
+        *) die "unknown baseline $1" ;;
+    esac; }
+# model_file DIR: the model to load from an experiment: n-best average, else best, else last
+model_file() { local f
+    for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
+        [ -f "$1/$f" ] && { echo "$1/$f"; return 0; }
+    done; die "no model file in $1"; }
+train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt asr
     mt=$(jstar_mt "$sys"); [ -n "$mt" ] && extra+=(--mt_init "$expdir/$mt")
-    uses_bridge "$sys" && extra+=(--bridge ctc_embed --bridge_conf "{residual: true}")
+    # from a trained ASR the CTC posteriors alone meet the MT's input space; the residual
+    # adds the fast encoder's output, which the MT never saw (TUNING_mini.md section 12)
+    uses_bridge "$sys" && extra+=(--bridge ctc_embed --bridge_conf "{residual: $([ "$asr_init" = true ] && echo false || echo true)}")
+    if [ "$asr_init" = true ]; then
+        asr=$(model_file "$expdir/cascade_asr")
+        # shellcheck disable=SC2206
+        extra+=(--init_param "$asr:fast_encoder:fast_encoder" "$asr:asr_head:asr_head" $asr_init_args)
+    fi
     case $sys in
         jstar|jstar_no_mt_init|jstar_bridge|jstar_no_bridge) ;;
         jstar_fast_st) extra+=(--slow_encoder none) ;;
@@ -265,20 +301,22 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt
     timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
         "speech src_text text" "${extra[@]}" "${src_tok[@]}" $jstar_args; }
 if run_stage 5; then
-    for sys in $(jstar_systems); do pool_run "$train_jobs" train_jstar "$sys"; done
+    if [ "$asr_init" = true ]; then
+        # JSTAR starts from the cascade's ASR: train it first, with the other baselines
+        # beside it when stage 6 follows (stage 6 then finds them done)
+        for b in cascade $(run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade); do
+            pool_run "$train_jobs" train_baseline "$b"
+        done
+        pool_wait
+    fi
+    # from the ASR, stage 6 has nothing left to train beside JSTAR: a single system takes
+    # every core
+    jobs5=$train_jobs; [ "$asr_init" = true ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && jobs5=1
+    for sys in $(jstar_systems); do pool_run "$jobs5" train_jstar "$sys"; done
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
 fi
 
 current_stage=6
-train_baseline() { log "stage 6: baseline $1"
-    case $1 in
-        cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
-                     "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
-        espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
-                     "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
-                     --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
-        *) die "unknown baseline $1" ;;
-    esac; }
 if run_stage 6; then
     for b in $baselines; do pool_run "$train_jobs" train_baseline "$b"; done
     pool_wait
@@ -309,11 +347,6 @@ decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
         --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
         --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
     touch "$d/.done"; }
-# the ESPnet ST model to decode: the n-best average, else the best, else the last epoch
-st_model_file() { local f
-    for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
-        [ -f "$expdir/espnet_st/$f" ] && { echo "$expdir/espnet_st/$f"; return 0; }
-    done; die "no model file in $expdir/espnet_st"; }
 decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$d" && return 0
     log "stage 7: ESPnet ST decoding on $1"
     # the thread count the decode dir reports (--threads below) is the one it ran with
@@ -321,7 +354,7 @@ decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$
         --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
         --st_train_config "$expdir/espnet_st/config.yaml" \
-        --st_model_file "$(st_model_file)" \
+        --st_model_file "$(model_file "$expdir/espnet_st")" \
         --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
     OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
         --st_inference_dir "$d/raw" --data_dir "${datadir}/$1" --output_dir "$d" \
