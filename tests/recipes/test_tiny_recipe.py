@@ -202,7 +202,7 @@ def test_bridge_is_the_default_jstar(recipe):
     # commands.txt quotes what a shell would split: its lines run as recorded
     (train,) = [c for c in cmds if c.endswith("--resume true --output_dir " + str(exp / "jstar"))]
     args = shlex.split(train)
-    assert args[args.index("--bridge_conf") + 1] == "{residual: true}"
+    assert args[args.index("--bridge_conf") + 1] == "{residual: false}"
 
 
 def test_no_bridge_ablation(recipe, tmp_path):

@@ -23,10 +23,11 @@
 #                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
 #                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
-#                       --bridge true|false  residual CTC bridge: the slow encoder also reads the
-#                       ASR stream's CTC posteriors through the source embeddings of exp/mt_char,
-#                       an MT from the ASR stream's characters with blanks, which stage 4 then
-#                       trains too and JSTAR is initialised from; needs --asr_tokens char  [false]
+#                       --bridge true|false  CTC bridge: the slow encoder reads the ASR stream's
+#                       CTC posteriors through the source embeddings of exp/mt_char (plus, as a
+#                       residual, the fast encoder's output unless --asr_init), an MT from the
+#                       ASR stream's characters with blanks, which stage 4 then trains too and
+#                       JSTAR is initialised from; needs --asr_tokens char  [false]
 #                       --asr_init true|false  every JSTAR system starts its fast encoder and ASR
 #                       head from the cascade's streaming ASR (same sizes; ESPnet --init_param),
 #                       which stage 5 then trains first (beside the other baselines), and
