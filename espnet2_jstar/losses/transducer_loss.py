@@ -149,15 +149,12 @@ class TorchaudioTransducerLoss(AbsTransducerLoss):
                                              target_lens)
         logits = joint_network(enc.unsqueeze(2), dec.unsqueeze(1))  # (B, T, U+1, V)
         with torch.autocast(device_type=enc.device.type, enabled=False):
-            if self.training and self.fastemit_lambda > 0:
-                logp = fastemit_logprobs(logits.float().log_softmax(-1), tg, ul,
-                                         self.fastemit_lambda)
-                loss = taF.rnnt_loss(logp, tg.int(), tl.int(), ul.int(), blank=self.blank_id,
-                                     clamp=self.clamp, reduction="mean",
-                                     fused_log_softmax=False)
-            else:
-                loss = taF.rnnt_loss(logits.float(), tg.int(), tl.int(), ul.int(),
-                                     blank=self.blank_id, clamp=self.clamp, reduction="mean")
+            x, fused = logits.float(), True
+            if self.training and self.fastemit_lambda > 0:  # log-probs, gradient scaled
+                x = fastemit_logprobs(x.log_softmax(-1), tg, ul, self.fastemit_lambda)
+                fused = False
+            loss = taF.rnnt_loss(x, tg.int(), tl.int(), ul.int(), blank=self.blank_id,
+                                 clamp=self.clamp, reduction="mean", fused_log_softmax=fused)
         return loss, {"loss": float(loss.detach())}
 
 
