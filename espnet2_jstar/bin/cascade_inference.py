@@ -7,7 +7,8 @@ Usage:
         --asr_model_file exp/cascade_asr/valid.loss.ave.pth \\
         --mt_train_config exp/mt/config.yaml --mt_model_file exp/mt/valid.loss.ave.pth \\
         --data_path_and_name_and_type data/test/wav.scp,speech,sound \\
-        --output_dir exp/cascade/decode_test [--endpoint_seconds 0.8] [--num_threads 1]
+        --output_dir exp/cascade/decode_test [--endpoint_seconds 0.8] [--num_threads 1] \\
+        [--beam_size 4 --mt_beam_size 4]
 
     python -m espnet2_jstar.bin.jstar_score --decode_dir exp/cascade/decode_test \\
         --data_dir data/test --out_json exp/cascade/decode_test/score.json
@@ -41,11 +42,11 @@ from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.tasks.jstar import JSTARTask
 
 
-def build_translator(train_config: str, model_file: str, device: str):
+def build_translator(train_config: str, model_file: str, device: str, beam_size: int = 1):
     """The MT model of the cascade: ``MTTranslator`` from its train config and model file."""
     from espnet2_jstar.decoding.mt_translate import MTTranslator
 
-    return MTTranslator(train_config, model_file, device=device)
+    return MTTranslator(train_config, model_file, device=device, beam_size=beam_size)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,7 @@ def get_parser() -> argparse.ArgumentParser:
                    help="trailing ASR silence that ends a segment")
     p.add_argument("--chunk_seconds", type=float, default=0.1, help="audio fed per call")
     p.add_argument("--beam_size", type=int, default=1, help="ASR beam (1 = greedy)")
+    p.add_argument("--mt_beam_size", type=int, default=1, help="MT beam (1 = greedy)")
     p.add_argument("--max_sym_per_frame", type=int, default=3)
     p.add_argument("--num_threads", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
@@ -84,7 +86,8 @@ def main(argv=None):
                              TokenDecoder.from_train_args(train_args, "st"),
                              beam_size=args.beam_size, max_sym_per_frame=args.max_sym_per_frame,
                              endpoint_seconds=args.endpoint_seconds)
-    translator = build_translator(args.mt_train_config, args.mt_model_file, device)
+    translator = build_translator(args.mt_train_config, args.mt_model_file, device,
+                                  args.mt_beam_size)
     cascade = CascadeDecoder(streamer, translator, chunk_seconds=args.chunk_seconds)
 
     loader = JSTARTask.build_streaming_iterator(

@@ -272,9 +272,15 @@ def _write_segments(toy: Path):
     (toy / "segments.jsonl").write_text("\n".join(lines) + "\n")
 
 
-def test_cli_writes_a_scorable_decode_dir(toy, tiny, mt_files, tmp_path):
+@pytest.mark.parametrize("beam", [1, 2])
+def test_cli_writes_a_scorable_decode_dir(toy, tiny, mt_files, tmp_path, monkeypatch, beam):
+    """Greedy, and beam search on both ASR and MT (--beam_size, --mt_beam_size)."""
     from espnet2_jstar.bin import cascade_inference
 
+    built = []
+    build = cascade_inference.build_translator
+    monkeypatch.setattr(cascade_inference, "build_translator",
+                        lambda *a: built.append(build(*a)) or built[-1])
     model, args = tiny
     exp = tmp_path / "asr"
     exp.mkdir()
@@ -286,7 +292,9 @@ def test_cli_writes_a_scorable_decode_dir(toy, tiny, mt_files, tmp_path):
         "--asr_train_config", str(exp / "config.yaml"), "--asr_model_file", str(exp / "model.pth"),
         "--mt_train_config", str(mt_files[0]), "--mt_model_file", str(mt_files[1]),
         "--data_path_and_name_and_type", f"{toy}/wav.scp,speech,sound",
-        "--output_dir", str(out), "--endpoint_seconds", "0.4"])
+        "--output_dir", str(out), "--endpoint_seconds", "0.4",
+        "--beam_size", str(beam), "--mt_beam_size", str(beam)])
+    assert [t.search.beam_size for t in built] == [beam]
     for f in ("asr/text", "asr/token", "asr/token_int", "st/text", "st/token", "tokens.jsonl",
               "mt_segments.jsonl"):
         assert (out / f).is_file(), f
