@@ -58,15 +58,20 @@ def test_every_stage_produced_outputs(recipe):
     assert "--st_model_file " + str(tmp / "exp/espnet_st/valid.acc.ave.pth") in cmds
     # --train_jobs 2 on CPU: each training gets its share of the cores, not all of them: the
     # two MTs of stage 4 (BPE for the cascade, characters for the bridge) train side by side,
-    # as do the baselines (first in stage 5, --asr_init true); JSTAR, then alone, and a single
-    # MT (test_no_bridge_ablation) keep every core
+    # then the baselines (--asr_init true: in stage 5, as slots free up) and JSTAR beside the
+    # ESPnet ST baseline; a single MT (test_no_bridge_ablation) keeps every core
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
     train_lines = [c for c in cmds.splitlines() if "--resume true" in c]
-    jstar_lines = [c for c in train_lines if c.endswith("--output_dir " + str(tmp / "exp/jstar"))]
-    side_by_side = [c for c in train_lines if c not in jstar_lines]
-    assert len(jstar_lines) == 1 and len(side_by_side) == 4
-    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in side_by_side), side_by_side[0]
-    assert "OMP_NUM_THREADS=" not in jstar_lines[0]
+    assert len(train_lines) == 5
+    assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines
+    # --beam_size (run.sh: 4) reaches every transducer search: JSTAR, the MTs alone, and the
+    # cascade's ASR and MT
+    beam = dict(l.split("=", 1) for l in (tmp / "exp/run_options.txt").read_text().splitlines())["beam_size"]
+    assert beam == "4"
+    decodes = [c for c in cmds.splitlines() if ".jstar_inference" in c or ".mt_inference" in c
+               or ".cascade_inference" in c]
+    assert len(decodes) == 10 and all(f"--beam_size {beam} " in c for c in decodes), decodes
+    assert all(f"--mt_beam_size {beam} " in c for c in decodes if ".cascade_inference" in c)
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)
@@ -195,6 +200,8 @@ def test_bridge_is_the_default_jstar(recipe):
     trained = "training espnet2_jstar.bin.jstar_train -> " + str(exp / "cascade_asr")
     assert stage_log.count(trained) == 1
     assert stage_log.index(trained) < stage_log.index("stage 5: JSTAR training (jstar)")
+    # JSTAR waited for the ASR to finish, not for the ESPnet ST baseline training beside it
+    assert (exp / "cascade_asr/.done").stat().st_mtime <= (exp / "jstar/stats/.done").stat().st_mtime
     assert str(exp / "cascade_asr") + " is complete (.done): skipped" in stage_log
     cmds = (exp / "commands.txt").read_text().splitlines()
     cascade = [c for c in cmds if "cascade_inference" in c]

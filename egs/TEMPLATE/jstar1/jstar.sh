@@ -30,8 +30,9 @@
 #                       JSTAR is initialised from; needs --asr_tokens char  [false]
 #                       --asr_init true|false  every JSTAR system starts its fast encoder and ASR
 #                       head from the cascade's streaming ASR (same sizes; ESPnet --init_param),
-#                       which stage 5 then trains first (beside the other baselines), and
-#                       fine-tunes with --asr_init_args; the bridge then has no residual  [false]
+#                       which stage 5 then trains first, with the other baselines, each as soon
+#                       as stage 4's MTs free a slot; JSTAR then starts once its MT and the ASR
+#                       are done and fine-tunes with --asr_init_args; the bridge has no residual  [false]
 #                       --asr_init_args "ARGS"  [--max_epoch 3 --optim_conf lr=0.0005
 #                                                --scheduler_conf warmup_steps=50]
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer bridge"
@@ -42,6 +43,8 @@
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 4, 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
+#                       --beam_size N  every transducer search (JSTAR's two heads, the cascade's
+#                       ASR and MT, the MTs alone; ESPnet ST keeps its own); 1 = greedy  [1]
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
@@ -62,7 +65,7 @@ jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 asr_init=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
-test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""
+test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
 
@@ -115,36 +118,17 @@ mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
     mt_config mt_extra_pairs jstar_config jstar_args bridge asr_init asr_init_args ablations cascade_asr_config st_config baselines \
-    test_sets decode_threads slow_chunk_sweep max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
+    test_sets decode_threads slow_chunk_sweep beam_size max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
+# with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
+early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
+other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
 # done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
 done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
             mkdir -p "$1"; return 1; }
-# record CMD...: append CMD to commands.txt, quoting the arguments a shell would split
-record() { local a out=()
-           for a in "$@"; do
-               if [[ -z $a || $a =~ [^A-Za-z0-9_./:=,+@%-] ]]; then out+=("'${a//\'/\'\\\'\'}'"); else out+=("$a"); fi
-           done; echo "${out[*]}" >> "$expdir/commands.txt"; }
-# timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
-timed() { local t0=$SECONDS; [ "$1" = train_task ] || record "$@"; "$@"
-          echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
-
-# A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
-# jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's
-# own error, naming its log, is printed by die() inside it). On CPU with N > 1 a training in
-# the pool gets nproc/N threads (train_env), unless OMP_NUM_THREADS is set; decodings set
-# their own thread count (--decode_threads).
-pool_pids=()
-pool_run() { local n=$1; shift
-             while [ "$(jobs -rp | wc -l)" -ge "$n" ]; do wait -n || true; done
-             ( if [ "$ngpu" -eq 0 ] && [ "$n" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
-                   local threads=$(( $(nproc) / n )); [ "$threads" -ge 1 ] || threads=1
-                   train_env=(OMP_NUM_THREADS=$threads)
-               fi
-               "$@" ) & pool_pids+=($!); }
-pool_wait() { local p failed=0; for p in "${pool_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-              pool_pids=(); [ "$failed" -eq 0 ] || die "$failed parallel job(s) failed (see the errors above)"; }
+# record, timed, pool_run, pool_wait, pool_wait_for (commands.txt, stage_times.txt, job pool)
+source "$(dirname "$0")/jobs.sh"
 
 # train_task <module> <config> <out_dir> <data-names> [extra args...]
 #   data-names: "speech src_text text" (JSTAR, ESPnet ST) or "src_text text" (MT)
@@ -259,9 +243,11 @@ if run_stage 4; then
         mt_char) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" \
                 "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2 ;;
     esac; }
-    # one MT keeps every core; two train side by side (each with its share under --train_jobs)
-    for m in "${mts[@]}"; do pool_run "$(( ${#mts[@]} > 1 ? train_jobs : 1 ))" train_mt "$m"; done
-    pool_wait
+    # one MT keeps every core; two train side by side (each with its share under --train_jobs),
+    # and with --asr_init stage 5's baselines start as soon as a slot is free
+    mt_jobs=$train_jobs; [ ${#mts[@]} -eq 1 ] && ! early_baselines && mt_jobs=1
+    for m in "${mts[@]}"; do pool_run "$mt_jobs" train_mt "$m"; job_pid[$m]=$!; done
+    early_baselines || pool_wait
 fi
 current_stage=5
 train_baseline() { log "stage ${current_stage}: baseline $1"
@@ -302,17 +288,16 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt asr
     timed train_task espnet2_jstar.bin.jstar_train "$cfg" "$expdir/$sys" \
         "speech src_text text" "${extra[@]}" "${src_tok[@]}" $jstar_args; }
 if run_stage 5; then
-    if [ "$asr_init" = true ]; then
-        # JSTAR starts from the cascade's ASR: train it first, with the other baselines
-        # beside it when stage 6 follows (stage 6 then finds them done)
-        for b in cascade $(run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade); do
-            pool_run "$train_jobs" train_baseline "$b"
-        done
-        pool_wait
+    jobs5=$train_jobs
+    if early_baselines; then
+        # JSTAR starts from the cascade's ASR: train it first, in slots the MTs free, with the
+        # other baselines when stage 6 follows (stage 6 then finds them done); JSTAR waits
+        # for its MTs and the ASR only
+        for b in cascade $(other_baselines); do pool_run "$train_jobs" train_baseline "$b"; job_pid[$b]=$!; done
+        pool_wait_for mt mt_char cascade
+        # with nothing else to train, a single JSTAR system takes every core
+        [ -z "$(other_baselines)" ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && { pool_wait; jobs5=1; }
     fi
-    # from the ASR, stage 6 has nothing left to train beside JSTAR: a single system takes
-    # every core
-    jobs5=$train_jobs; [ "$asr_init" = true ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && jobs5=1
     for sys in $(jstar_systems); do pool_run "$jobs5" train_jstar "$sys"; done
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
 fi
@@ -326,7 +311,8 @@ fi
 current_stage=7
 # decode_<kind> <test set> [...]: one decoding each, skipped when its .done exists
 decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
-    local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads")
+    local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads"
+                 --beam_size "$beam_size")
     [ -n "$cs" ] && { d=${d}_slowchunk$cs; extra+=(--slow_chunk_size "$cs"); }
     done_or "$d" && return 0
     log "stage 7: streaming decoding $sys on $t${cs:+ (slow chunk $cs)}"
@@ -336,13 +322,14 @@ decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
     touch "$d/.done"; }
 decode_mt() { local m=$1 d=$expdir/$1/decode_$2; done_or "$d" && return 0
     timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/$m/config.yaml" \
-        --mt_model_file "$expdir/$m" --output_dir "$d/st" \
+        --mt_model_file "$expdir/$m" --output_dir "$d/st" --beam_size "$beam_size" \
         --data_path_and_name_and_type "${datadir}/$2/src_text,src_text,text" > "$d.log" 2>&1 \
         || die "MT decoding failed, see $d.log"
     touch "$d/.done"; }
 decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
     log "stage 7: cascade decoding on $1"
     timed ${python} -m espnet2_jstar.bin.cascade_inference --num_threads "$decode_threads" \
+        --beam_size "$beam_size" --mt_beam_size "$beam_size" \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
         --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
         --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
