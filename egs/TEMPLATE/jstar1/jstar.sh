@@ -304,7 +304,8 @@ fi
 
 current_stage=6
 if run_stage 6; then
-    for b in $baselines; do pool_run "$train_jobs" train_baseline "$b"; done
+    # the baselines stage 5 started (--asr_init) may still train: wait for them, not again
+    for b in $baselines; do [ -n "${job_pid[$b]:-}" ] || pool_run "$train_jobs" train_baseline "$b"; done
     pool_wait
 fi
 
