@@ -146,6 +146,19 @@ def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
     assert (exp / "espnet_st" / ".done").exists() and not (exp / "bogus").exists()
 
 
+def test_failing_mt_stops_before_jstar_and_waits_for_the_asr(recipe, tmp_path):
+    """--asr_init (run.sh): the cascade's ASR starts while stage 4's MTs train. If an MT
+    fails, JSTAR does not start, and the recipe exits only after the ASR beside it finished."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    p = run(tmp, "--stage", "4", "--stop_stage", "5", "--train_jobs", "2", "--expdir", str(exp),
+            "--mt_config", str(tmp_path / "missing.yaml"), "--max_epoch", "1", check=False)
+    assert p.returncode != 0
+    assert "stage 5: mt failed" in p.stderr, p.stderr[-2000:]
+    assert not (exp / "mt" / ".done").exists() and not (exp / "jstar").exists()
+    assert (exp / "cascade_asr" / ".done").exists()
+
+
 def test_char_asr_tokens_stage3(recipe, tmp_path):
     """--asr_tokens char: stage 3 adds a character model for the ASR stream (tags kept whole,
     every training character covered); an unknown value is refused before any stage runs."""

@@ -24,8 +24,9 @@ pool_run() { local n=$1; shift
                "$@" ) & pool_pids+=($!); }
 pool_wait() { local p failed=0; for p in "${pool_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
               pool_pids=(); [ "$failed" -eq 0 ] || die "$failed parallel job(s) failed (see the errors above)"; }
-# pool_wait_for NAME...: wait only for the pool jobs registered as job_pid[NAME]
+# pool_wait_for NAME...: wait only for the pool jobs registered as job_pid[NAME]; if one
+# failed, let the others finish (no training left running after the recipe exits), then fail
 declare -A job_pid=()
 pool_wait_for() { local n; for n in "$@"; do
-                      [ -z "${job_pid[$n]:-}" ] || wait "${job_pid[$n]}" || die "$n failed (see the errors above)"
+                      [ -z "${job_pid[$n]:-}" ] || wait "${job_pid[$n]}" || { wait; die "$n failed (see the errors above)"; }
                   done; }

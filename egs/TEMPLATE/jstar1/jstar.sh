@@ -291,8 +291,8 @@ if run_stage 5; then
     jobs5=$train_jobs
     if early_baselines; then
         # JSTAR starts from the cascade's ASR: train it first, in slots the MTs free, with the
-        # other baselines when stage 6 follows (stage 6 then finds them done); JSTAR waits
-        # for its MTs and the ASR only
+        # other baselines when stage 6 follows (stage 6 waits for them); JSTAR waits for its
+        # MTs and the ASR only
         for b in cascade $(other_baselines); do pool_run "$train_jobs" train_baseline "$b"; job_pid[$b]=$!; done
         pool_wait_for mt mt_char cascade
         # with nothing else to train, a single JSTAR system takes every core
