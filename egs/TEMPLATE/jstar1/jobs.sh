@@ -24,9 +24,14 @@ pool_run() { local n=$1; shift
                "$@" ) & pool_pids+=($!); }
 pool_wait() { local p failed=0; for p in "${pool_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
               pool_pids=(); [ "$failed" -eq 0 ] || die "$failed parallel job(s) failed (see the errors above)"; }
-# pool_wait_for NAME...: wait only for the pool jobs registered as job_pid[NAME]; if one
-# failed, let the others finish (no training left running after the recipe exits), then fail
+# pool_job N NAME CMD...: pool_run N CMD..., registered as NAME (job_pid[NAME]); a NAME this
+# run already started is not started again (the stage that started it, or pool_wait, waits)
 declare -A job_pid=()
+pool_job() { local n=$1 name=$2; shift 2
+             [ -z "${job_pid[$name]:-}" ] || return 0
+             pool_run "$n" "$@"; job_pid[$name]=$!; }
+# pool_wait_for NAME...: wait only for the pool jobs registered as NAME; if one failed, let
+# the others finish (no training left running after the recipe exits), then fail
 pool_wait_for() { local n; for n in "$@"; do
                       [ -z "${job_pid[$n]:-}" ] || wait "${job_pid[$n]}" || { wait; die "$n failed (see the errors above)"; }
                   done; }

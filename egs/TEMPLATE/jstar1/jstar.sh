@@ -127,7 +127,8 @@ other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx casc
 # done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
 done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
             mkdir -p "$1"; return 1; }
-# record, timed, pool_run, pool_wait, pool_wait_for (commands.txt, stage_times.txt, job pool)
+# record, timed, pool_run, pool_job, pool_wait, pool_wait_for (commands.txt, stage_times.txt,
+# job pool)
 source "$(dirname "$0")/jobs.sh"
 
 # train_task <module> <config> <out_dir> <data-names> [extra args...]
@@ -246,7 +247,7 @@ if run_stage 4; then
     # one MT keeps every core; two train side by side (each with its share under --train_jobs),
     # and with --asr_init stage 5's baselines start as soon as a slot is free
     mt_jobs=$train_jobs; [ ${#mts[@]} -eq 1 ] && ! early_baselines && mt_jobs=1
-    for m in "${mts[@]}"; do pool_run "$mt_jobs" train_mt "$m"; job_pid[$m]=$!; done
+    for m in "${mts[@]}"; do pool_job "$mt_jobs" "$m" train_mt "$m"; done
     early_baselines || pool_wait
 fi
 current_stage=5
@@ -293,10 +294,11 @@ if run_stage 5; then
         # JSTAR starts from the cascade's ASR: train it first, in slots the MTs free, with the
         # other baselines when stage 6 follows (stage 6 waits for them); JSTAR waits for its
         # MTs and the ASR only
-        for b in cascade $(other_baselines); do pool_run "$train_jobs" train_baseline "$b"; job_pid[$b]=$!; done
+        others=$(other_baselines)
+        for b in cascade $others; do pool_job "$train_jobs" "$b" train_baseline "$b"; done
         pool_wait_for mt mt_char cascade
         # with nothing else to train, a single JSTAR system takes every core
-        [ -z "$(other_baselines)" ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && { pool_wait; jobs5=1; }
+        [ -z "$others" ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && { pool_wait; jobs5=1; }
     fi
     for sys in $(jstar_systems); do pool_run "$jobs5" train_jstar "$sys"; done
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
@@ -304,8 +306,9 @@ fi
 
 current_stage=6
 if run_stage 6; then
-    # the baselines stage 5 started (--asr_init) may still train: wait for them, not again
-    for b in $baselines; do [ -n "${job_pid[$b]:-}" ] || pool_run "$train_jobs" train_baseline "$b"; done
+    # the baselines stage 5 started (--asr_init) may still train: pool_job does not start them
+    # again, pool_wait waits for them
+    for b in $baselines; do pool_job "$train_jobs" "$b" train_baseline "$b"; done
     pool_wait
 fi
 
