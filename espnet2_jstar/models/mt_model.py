@@ -62,6 +62,28 @@ def insert_blanks(ids: torch.Tensor, lengths: torch.Tensor, max_blanks: int,
     return out, new_lengths.to(lengths.dtype)
 
 
+def substitute_tokens(ids: torch.Tensor, lengths: torch.Tensor, prob: float,
+                      vocab_size: int) -> torch.Tensor:
+    """Replace each source token, with probability ``prob``, by a token drawn uniformly from
+    ``[2, vocab_size - 1)`` (not blank 0, ``<unk>`` 1 or ``<sos/eos>`` last): the MT model
+    then learns to translate from sources with recognition errors, as JSTAR's slow encoder
+    sees through the CTC bridge. Padding past ``lengths`` is left alone.
+
+    Args:
+        ids: Token ids. (B, L)
+        lengths: (B,)
+
+    Returns:
+        (B, L) ids with substitutions.
+    """
+    if prob <= 0 or vocab_size <= 3:
+        return ids
+    B, L = ids.shape
+    valid = torch.arange(L, device=ids.device)[None, :] < lengths[:, None].to(ids.device)
+    hit = (torch.rand(B, L, device=ids.device) < prob) & valid
+    return torch.where(hit, torch.randint_like(ids, 2, vocab_size - 1), ids)
+
+
 class MTTransducerModel(AbsESPnetModel):
     """Streaming transducer MT: token embedding → slow encoder → ST transducer head.
 
@@ -74,6 +96,8 @@ class MTTransducerModel(AbsESPnetModel):
         embed_size: Source embedding size D (= JSTAR's fast-encoder output size).
         repeat: Each source embedding is repeated this many times (rate matching).
         src_blanks: Blank tokens inserted after each source token (see above); 0: none.
+        src_substitute: In training, replace each source token with this probability by a
+            random one (:func:`substitute_tokens`), to mimic ASR errors; 0: never.
         embed_dropout: Dropout on the source embeddings (training).
         embed_norm: Layer-normalise the embeddings (the fast encoder's output, which the slow
             encoder reads in JSTAR, ends with a layer norm too).
@@ -95,6 +119,7 @@ class MTTransducerModel(AbsESPnetModel):
         embed_size: int,
         repeat: int = 2,
         src_blanks: int = 0,
+        src_substitute: float = 0.0,
         embed_dropout: float = 0.0,
         embed_norm: bool = True,
         src_token_list: Optional[List[str]] = None,
@@ -106,6 +131,8 @@ class MTTransducerModel(AbsESPnetModel):
             raise ValueError(f"repeat must be >= 1, got {repeat}")
         if src_blanks < 0:
             raise ValueError(f"src_blanks must be >= 0, got {src_blanks}")
+        if not 0 <= src_substitute < 1:
+            raise ValueError(f"src_substitute must be in [0, 1), got {src_substitute}")
         self.src_vocab_size = src_vocab_size
         self.vocab_size = vocab_size
         self.token_list = list(token_list)
@@ -113,6 +140,7 @@ class MTTransducerModel(AbsESPnetModel):
         self.embed_size = embed_size
         self.repeat = int(repeat)
         self.src_blanks = int(src_blanks)
+        self.src_substitute = float(src_substitute)
         self.blank_id = blank_id
         self.ignore_id = ignore_id
         self.src_embed = torch.nn.Embedding(src_vocab_size, embed_size)
@@ -136,6 +164,9 @@ class MTTransducerModel(AbsESPnetModel):
             x_lens: (B,) = ``src_text_lengths * repeat`` without blanks
         """
         ids = src_text.masked_fill(src_text < 0, 0)
+        if self.training:
+            ids = substitute_tokens(ids, src_text_lengths, self.src_substitute,
+                                    self.src_vocab_size)
         if self.src_blanks > 0:
             ids, src_text_lengths = insert_blanks(ids, src_text_lengths, self.src_blanks,
                                                   self.training)

@@ -73,6 +73,10 @@ class MTTask(AbsTask):
                            help="Insert 0..N blank tokens (id 0) after each source token in "
                            "training, N//2 in evaluation, so the MT model reads CTC-like "
                            "sequences (for JSTAR's CTC bridge, models/bridge.py)")
+        group.add_argument("--src_substitute", type=float, default=0.0,
+                           help="In training, replace each source token with this "
+                           "probability by a random one (mimics ASR errors for JSTAR's "
+                           "CTC bridge)")
         group.add_argument("--embed_dropout", type=float, default=0.1,
                            help="Dropout on the source embeddings")
         group.add_argument("--embed_norm", type=str2bool, default=True,
@@ -172,6 +176,7 @@ class MTTask(AbsTask):
             embed_size=embed_size,
             repeat=getattr(args, "repeat", 2),
             src_blanks=getattr(args, "src_blanks", 0),
+            src_substitute=getattr(args, "src_substitute", 0.0),
             embed_dropout=getattr(args, "embed_dropout", 0.0),
             embed_norm=getattr(args, "embed_norm", True),
             src_token_list=src_token_list,

@@ -174,3 +174,37 @@ def test_src_blanks_model_trains_and_decodes(bpe):
     assert torch.isfinite(loss)
     with pytest.raises(ValueError, match="src_blanks"):
         MTTask.build_model(tiny_mt_args(bpe, ["--src_blanks", "-1"]))
+
+
+def test_substitute_tokens_rate_and_range():
+    from espnet2_jstar.models.mt_model import substitute_tokens
+
+    torch.manual_seed(0)
+    ids = torch.randint(2, 9, (64, 50))
+    lens = torch.randint(1, 51, (64,))
+    out = substitute_tokens(ids, lens, 0.3, vocab_size=10)
+    valid = torch.arange(50)[None, :] < lens[:, None]
+    assert torch.equal(out[~valid], ids[~valid])  # padding untouched
+    changed = (out != ids) & valid
+    # a draw may land on the same token (1 in 7 here): expected rate 0.3 * 6 / 7 = 0.257
+    assert 0.22 < changed.sum() / valid.sum() < 0.29
+    assert int(out[valid].min()) >= 2 and int(out[valid].max()) <= 8  # no blank/unk/eos
+    assert substitute_tokens(ids, lens, 0.0, 10) is ids
+
+
+def test_src_substitute_only_in_training(bpe):
+    args = tiny_mt_args(bpe, ["--src_substitute", "0.5"])
+    model = MTTask.build_model(args)
+    assert model.src_substitute == 0.5
+    batch = make_batch(args, PAIRS[:3])
+    model.eval()
+    a = model.embed(batch["src_text"], batch["src_text_lengths"])[0]
+    b = model.embed(batch["src_text"], batch["src_text_lengths"])[0]
+    assert torch.equal(a, b)
+    model.train()
+    model.embed_dropout.p = 0.0
+    torch.manual_seed(1)
+    c = model.embed(batch["src_text"], batch["src_text_lengths"])[0]
+    assert not torch.equal(a, c)
+    with pytest.raises(ValueError, match="src_substitute"):
+        MTTask.build_model(tiny_mt_args(bpe, ["--src_substitute", "1.0"]))
