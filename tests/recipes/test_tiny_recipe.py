@@ -198,6 +198,12 @@ def test_bridge_is_the_default_jstar(recipe):
     mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
     assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
     assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
+    # run.sh's --mt_char_args reach the character MT only
+    assert mt["src_substitute"] == 0.1
+    assert yaml.safe_load((exp / "mt/config.yaml").read_text())["src_substitute"] == 0.0
+    # ESPnet ST's auxiliary CTC reads the ASR stream's characters, like the cascade's ASR
+    st = yaml.safe_load((exp / "espnet_st/config.yaml").read_text())
+    assert st["src_token_list"] == mt["src_token_list"] and st["specaug"] is None
     cfg = yaml.safe_load((exp / "jstar/config.yaml").read_text())
     assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": False}
     asr = str(exp / "cascade_asr/valid.loss.ave.pth")

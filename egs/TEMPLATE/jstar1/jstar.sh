@@ -22,6 +22,8 @@
 # Stage 4 (MT):         --mt_config FILE  --max_epoch N (all training stages)
 #                       --mt_extra_pairs N|auto  extra text-only MT conversations from the
 #                       corpus grammar (mini_bilingual; auto: 20000, 0 at scale tiny)
+#                       --mt_char_args "ARGS"  extra arguments of the bridge's character MT,
+#                       e.g. "--src_substitute 0.1" (random source errors in training)  []
 # Stage 5 (JSTAR):      --jstar_config FILE  --jstar_args "EXTRA ARGS"
 #                       --bridge true|false  CTC bridge: the slow encoder reads the ASR stream's
 #                       CTC posteriors through the source embeddings of exp/mt_char (plus, as a
@@ -60,7 +62,7 @@ trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); 
 stage=1; stop_stage=8; scale=mini; nj=2; ngpu=0; seed=0; train_jobs=1
 corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; asr_tokens=bpe; max_epoch=""
-mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto
+mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto; mt_char_args=""
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
 asr_init=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
@@ -117,7 +119,7 @@ train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs jstar_config jstar_args bridge asr_init asr_init_args ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_init_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep beam_size max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
@@ -241,8 +243,9 @@ if run_stage 4; then
         # the CTC bridge reads the ASR stream's CTC posteriors (one per 40 ms fast frame) as MT
         # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-2
         # CTC-like blanks after each (TUNING_mini.md section 10)
+        # shellcheck disable=SC2086
         mt_char) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" \
-                "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2 ;;
+                "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2 $mt_char_args ;;
     esac; }
     # one MT keeps every core; two train side by side (each with its share under --train_jobs),
     # and with --asr_init stage 5's baselines start as soon as a slot is free
@@ -255,9 +258,11 @@ train_baseline() { log "stage ${current_stage}: baseline $1"
     case $1 in
         cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
                      "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
-        espnet_st) timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
-                     "speech src_text text" --src_token_list "$bpedir/tokens.txt" \
-                     --src_bpemodel "$bpedir/bpe.model" --src_token_type bpe ;;
+        # ESPnet ST's auxiliary CTC reads the cascade ASR's targets (the shared BPE by default)
+        espnet_st) local src=("${src_tok[@]}")
+                   [ ${#src[@]} -gt 0 ] || src=(--src_token_list "$bpedir/tokens.txt" --src_bpemodel "$bpedir/bpe.model")
+                   timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
+                     "speech src_text text" "${src[@]}" --src_token_type bpe ;;
         *) die "unknown baseline $1" ;;
     esac; }
 # model_file DIR: the model to load from an experiment: n-best average, else best, else last
