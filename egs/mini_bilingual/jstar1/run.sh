@@ -15,7 +15,8 @@
 # The character MT trains with 10% of its source characters replaced at random, like ASR
 # errors: JSTAR from it had validation ST loss 32.2 against 38.0, dev BLEU 19.5 against 18.3
 # (TUNING_mini.md section 14), but test BLEU 17.8 against 19.9 in the recipe runs (RESULTS.md,
-# RESULTS_session7.md): one seed each, not settled; --mt_char_args "" is the session-7 setting.
+# RESULTS_session7.md); over two fine-tuning seeds no measurable effect either way (section
+# 14). --mt_char_args "" is the session-7 setting.
 # --beam_size 4: every transducer search (JSTAR, cascade ASR and MT, the MTs alone) keeps 4
 # hypotheses; on dev it gave JSTAR WER 53.6 / BLEU 14.6 against 55.6 / 12.5 greedy, and the BPE
 # MT BLEU 60.9 against 58.2 (TUNING_mini.md section 13).
