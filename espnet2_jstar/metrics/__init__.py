@@ -4,6 +4,7 @@ See ``docs/CONTRACTS.md`` §4 for the input format and ``shared/DESIGN.md`` §5 
 latency definitions.
 """
 
+from espnet2_jstar.metrics.breakdown import wer_breakdown
 from espnet2_jstar.metrics.latency import (
     aggregate_latencies,
     assign_words_to_segments,
@@ -62,4 +63,5 @@ __all__ = [
     "strip_tags",
     "tokenize_sot",
     "wer",
+    "wer_breakdown",
 ]
