@@ -138,6 +138,22 @@ class JSTARModel(AbsESPnetModel):
         self.ignore_id = ignore_id
         register_step_counter(self)  # persistent: a resumed run continues the loss warm-up
 
+    def train(self, mode: bool = True) -> "JSTARModel":
+        """Set the training mode; a batch norm whose parameters are all frozen stays in eval.
+
+        ESPnet's ``--freeze_param`` only stops gradients: in training mode a frozen batch
+        norm would still update its running statistics, so a "frozen" fast encoder (JSTAR
+        fine-tuned from the cascade's ASR) would drift from the ASR it was loaded from.
+        """
+        super().train(mode)
+        if mode:
+            for m in self.modules():
+                params = list(m.parameters(recurse=False))
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and params and not any(
+                        p.requires_grad for p in params):
+                    m.eval()
+        return self
+
     # ------------------------------------------------------------------ features
     def extract_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor

@@ -107,3 +107,30 @@ def test_paper_scale_model_builds():
     assert len(model.fast_encoder.encoders.blocks) == 20
     assert len(model.slow_encoder.encoders.blocks) == 10
     assert n > 100e6
+
+
+def test_frozen_batch_norm_keeps_its_statistics(toy):
+    """--freeze_param fast_encoder: a training step leaves every fast-encoder tensor as it
+    was, running statistics of its convolution modules' batch norms included; the slow
+    encoder's batch norms (not frozen) go on updating."""
+    model, args = build_tiny(toy)
+    _, batch, _, _ = load_batch(toy, args)
+    bns = [n for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert any(n.startswith("fast_encoder.") for n in bns)
+    assert any(n.startswith("slow_encoder.") for n in bns)
+    for n, p in model.named_parameters():
+        if n.startswith("fast_encoder."):
+            p.requires_grad = False
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model(**batch)[0].backward()
+    opt.step()
+    after = model.state_dict()
+    for k, v in before.items():
+        if k.startswith("fast_encoder."):
+            assert torch.equal(v, after[k]), k
+    slow_stats = [k for k in before if k.startswith("slow_encoder.") and "running_mean" in k]
+    assert slow_stats and any(not torch.equal(before[k], after[k]) for k in slow_stats)
+    model.eval()
+    assert not model.training and not model.fast_encoder.training

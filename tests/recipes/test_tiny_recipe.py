@@ -208,6 +208,7 @@ def test_bridge_is_the_default_jstar(recipe):
     assert cfg["bridge"] == "ctc_embed" and cfg["bridge_conf"] == {"residual": False}
     asr = str(exp / "cascade_asr/valid.loss.ave.pth")
     assert cfg["init_param"] == [f"{asr}:fast_encoder:fast_encoder", f"{asr}:asr_head:asr_head"]
+    assert not cfg.get("freeze_param")  # joint fine-tuning
     # the fine-tuning settings override the config's and keep the rest of it
     assert cfg["optim_conf"] == {"lr": 0.0005, "weight_decay": 1e-06}
     assert cfg["scheduler_conf"] == {"warmup_steps": 50}
@@ -259,8 +260,34 @@ def test_no_bridge_ablation(recipe, tmp_path):
             (["--bridge", "false", "--ablations", "no_bridge"], "--ablations no_bridge needs --bridge true"),
             (["--asr_tokens", "bpe"], "the CTC bridge (jstar) needs --asr_tokens char"),
             (["--bridge", "yes"], "--bridge must be true or false"),
-            (["--asr_init", "no"], "--asr_init must be true or false")):
+            (["--asr_init", "no"], "--asr_init must be true or false"),
+            (["--asr_freeze", "true", "--asr_init", "false"], "--asr_freeze true needs --asr_init true"),
+            (["--asr_freeze", "yes"], "--asr_freeze must be true or false")):
         q = run(tmp, "--stage", "4", "--stop_stage", "4", *args, "--expdir",
                 str(tmp_path / "exp2"), check=False)
         assert q.returncode != 0 and message in q.stderr, (args, q.stderr[-500:])
         assert not (tmp_path / "exp2" / "mt").exists()
+
+
+def test_asr_freeze_keeps_the_cascade_asr(recipe, tmp_path):
+    """--asr_freeze true: JSTAR fine-tunes its ST path only; its fast encoder and ASR head,
+    batch-norm statistics included, stay exactly the cascade's ASR it was loaded from."""
+    import shutil
+
+    import yaml
+
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    for d in ("mt", "mt_char", "cascade_asr"):
+        shutil.copytree(tmp / "exp" / d, exp / d)
+    p = run(tmp, "--stage", "5", "--stop_stage", "5", "--asr_freeze", "true", "--expdir",
+            str(exp), check=False)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "training espnet2_jstar.bin.jstar_train -> " + str(exp / "cascade_asr") not in p.stderr
+    cfg = yaml.safe_load((exp / "jstar/config.yaml").read_text())
+    assert cfg["freeze_param"] == ["fast_encoder", "asr_head"]
+    before = torch.load(exp / "cascade_asr/valid.loss.ave.pth", map_location="cpu")
+    after = torch.load(exp / "jstar/latest.pth", map_location="cpu")
+    asr_keys = [k for k in before if k.startswith(("fast_encoder.", "asr_head."))]
+    assert any("running_mean" in k for k in asr_keys)
+    assert all(torch.equal(before[k], after[k]) for k in asr_keys)

@@ -37,6 +37,9 @@
 #                       are done and fine-tunes with --asr_init_args; the bridge has no residual  [false]
 #                       --asr_init_args "ARGS"  [--max_epoch 3 --optim_conf lr=0.0005
 #                                                --scheduler_conf warmup_steps=50]
+#                       --asr_freeze true|false  with --asr_init: the fast encoder and ASR head
+#                       stay fixed (ESPnet --freeze_param): JSTAR's ASR stream is the cascade's
+#                       ASR, and the ST loss alone trains (λ only scales it)  [false]
 #                       --ablations "no_mt_init fast_st lambda0.3 torchaudio_loss beamformer bridge"
 #                       (extra systems, each the default "jstar" with one change: no MT init, ST
 #                        on the fast encoder (no slow encoder, so no bridge), λ, torchaudio
@@ -64,7 +67,7 @@ corpus=mini_bilingual; fleurs_root=""; download=false; single_channel=false
 vocab_size=300; asr_tokens=bpe; max_epoch=""
 mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto; mt_char_args=""
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
-asr_init=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
+asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1
@@ -98,6 +101,8 @@ jstar_systems() { if [ -n "$systems" ]; then echo $systems; return; fi
                   echo jstar; for a in $ablations; do echo "jstar_$a"; done; }
 case $bridge in true|false) ;; *) die "--bridge must be true or false, got $bridge" ;; esac
 case $asr_init in true|false) ;; *) die "--asr_init must be true or false, got $asr_init" ;; esac
+case $asr_freeze in true) [ "$asr_init" = true ] || die "--asr_freeze true needs --asr_init true" ;;
+    false) ;; *) die "--asr_freeze must be true or false, got $asr_freeze" ;; esac
 # uses_bridge SYS: whether a JSTAR system has the CTC bridge; jstar_mt SYS: the MT it is
 # initialised from (mt_char with the bridge, else mt; nothing for no_mt_init)
 uses_bridge() { case $1 in jstar_bridge) true ;; jstar_no_bridge|jstar_fast_st) false ;;
@@ -119,7 +124,7 @@ train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_init_args ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config baselines \
     test_sets decode_threads slow_chunk_sweep beam_size max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
@@ -279,6 +284,7 @@ train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt asr
         asr=$(model_file "$expdir/cascade_asr")
         # shellcheck disable=SC2206
         extra+=(--init_param "$asr:fast_encoder:fast_encoder" "$asr:asr_head:asr_head" $asr_init_args)
+        [ "$asr_freeze" = true ] && extra+=(--freeze_param fast_encoder asr_head)
     fi
     case $sys in
         jstar|jstar_no_mt_init|jstar_bridge|jstar_no_bridge) ;;
