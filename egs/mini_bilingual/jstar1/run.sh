@@ -12,11 +12,11 @@
 # for 3 epochs. Trained jointly from scratch on 1.6 h of speech, the ST head learned to ignore
 # the audio in one of two runs (TUNING_mini.md section 12). --asr_init false trains JSTAR from
 # scratch; --ablations no_bridge adds a JSTAR without the bridge; --bridge false drops it.
+# --asr_freeze true keeps JSTAR's ASR stream the cascade's ASR (dev WER 50.9 against 51.9) but
+# cost dev BLEU (18.0 against 20.2 over the seeds tried; TUNING_mini.md section 15): not used.
 # The character MT trains with 10% of its source characters replaced at random, like ASR
-# errors: JSTAR from it had validation ST loss 32.2 against 38.0, dev BLEU 19.5 against 18.3
-# (TUNING_mini.md section 14), but test BLEU 17.8 against 19.9 in the recipe runs (RESULTS.md,
-# RESULTS_session7.md); over two fine-tuning seeds no measurable effect either way (section
-# 14). --mt_char_args "" is the session-7 setting.
+# errors: over four JSTAR fine-tuning seeds dev BLEU 20.2 against 18.0 without (test: 17.6
+# against 18.6; TUNING_mini.md sections 14-15). Chosen on dev; --mt_char_args "" drops it.
 # --beam_size 4: every transducer search (JSTAR, cascade ASR and MT, the MTs alone) keeps 4
 # hypotheses; on dev it gave JSTAR WER 53.6 / BLEU 14.6 against 55.6 / 12.5 greedy, and the BPE
 # MT BLEU 60.9 against 58.2 (TUNING_mini.md section 13).
