@@ -52,20 +52,16 @@ def charge_errors(hyp: Sequence[str], ref_words: Sequence[Tuple[str, int]],
     return out
 
 
-def bin_label(value: float, edges: Sequence[float]) -> str:
-    """``7.5`` with edges ``[5, 10]`` -> ``"[5, 10)"``; below/above -> ``"< 5"``/``">= 10"``."""
-    k = bisect.bisect_right(list(edges), value)
-    if k == 0:
-        return f"< {edges[0]:g}"
-    if k == len(edges):
-        return f">= {edges[-1]:g}"
-    return f"[{edges[k - 1]:g}, {edges[k]:g})"
-
-
 def bin_labels(edges: Sequence[float]) -> List[str]:
-    """Every label :func:`bin_label` gives for these edges, in increasing order."""
+    """Labels of the bins that increasing ``edges`` make: ``[5, 10]`` ->
+    ``["< 5", "[5, 10)", ">= 10"]``."""
     inner = [f"[{a:g}, {b:g})" for a, b in zip(edges[:-1], edges[1:])]
     return [f"< {edges[0]:g}"] + inner + [f">= {edges[-1]:g}"]
+
+
+def bin_label(value: float, edges: Sequence[float]) -> str:
+    """The label of the bin (:func:`bin_labels`) that ``value`` falls in."""
+    return bin_labels(edges)[bisect.bisect_right(list(edges), value)]
 
 
 def group_values(seg: Mapping, utt_info: Optional[Mapping], voice: Optional[Mapping],
@@ -114,6 +110,9 @@ def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]]
         if voices is not None and (vs is None or len(vs) != len(segs)):
             raise ScoringInputError(f"utterance {utt}: {0 if vs is None else len(vs)} "
                                     f"voices for {len(segs)} segments")
+        missing = [k for k, s in enumerate(segs) if not isinstance(s.get("src"), str)]
+        if missing:
+            raise ScoringInputError(f"utterance {utt}: segment {missing[0]} has no 'src' text")
         ref = [(w, k) for k, s in enumerate(segs) for w in strip_tags(s["src"], tags).split()]
         hyp = strip_tags(hyps.get(utt, ""), tags).split()
         for k, counts in enumerate(charge_errors(hyp, ref, len(segs))):

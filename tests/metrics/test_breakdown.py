@@ -77,12 +77,15 @@ def test_breakdown_rejects_mismatched_inputs():
         wer_breakdown({"u9": "x"}, SEGS)
     with pytest.raises(ScoringInputError, match="u1: 1 voices for 2 segments"):
         wer_breakdown({}, SEGS, voices={"u1": [{"engine": "e"}], "u2": [{"engine": "e"}]})
+    with pytest.raises(ScoringInputError, match="utterance u3: segment 0 has no 'src'"):
+        wer_breakdown({}, {"u3": [{"speaker": "self", "lang": "en"}]})
 
 
 def test_bin_label():
     assert bin_label(6.9, [7, 14]) == "< 7"
     assert bin_label(7, [7, 14]) == "[7, 14)"
     assert bin_label(14, [7, 14]) == ">= 14"
+    assert bin_label(-1, [0]) == "< 0" and bin_label(0, [0]) == ">= 0"
 
 
 @pytest.fixture
