@@ -71,9 +71,19 @@ def group_values(seg: Mapping, utt_info: Optional[Mapping], voice: Optional[Mapp
     if voice is not None:
         out["tts_engine"] = str(voice.get("engine", "-"))
     for name, edges in bins.items():
-        if utt_info is not None and name in utt_info:
-            out[name] = bin_label(float(utt_info[name]), edges)
+        out[name] = bin_label(float(utt_info[name]), edges)
     return out
+
+
+def _check_utt_info(utt: str, info: Optional[Mapping], names: Sequence[str]) -> None:
+    if names and info is None:
+        raise ScoringInputError(f"utterance {utt}: no utterance fields (simulation.jsonl) "
+                                f"to bin {list(names)} by")
+    for name in names:
+        value = info.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScoringInputError(f"utterance {utt}: field {name!r} is {value!r}, "
+                                    f"not a number")
 
 
 def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]],
@@ -96,8 +106,9 @@ def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]]
         "segments"}}}``, plus grouping ``"all"`` with the single group ``"all"``.
 
     Raises:
-        ScoringInputError: A hypothesis for an utterance without segments, or voices
-            that do not match the segments.
+        ScoringInputError: A hypothesis for an utterance without segments, voices that
+            do not match the segments, a segment without ``src``, or a binned field that
+            an utterance lacks or that is not a number.
     """
     bins = dict(bins or {})
     stray = sorted(set(hyps) - set(segments))
@@ -113,11 +124,12 @@ def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]]
         missing = [k for k, s in enumerate(segs) if not isinstance(s.get("src"), str)]
         if missing:
             raise ScoringInputError(f"utterance {utt}: segment {missing[0]} has no 'src' text")
+        info = (utt_info or {}).get(utt)
+        _check_utt_info(utt, info, list(bins))
         ref = [(w, k) for k, s in enumerate(segs) for w in strip_tags(s["src"], tags).split()]
         hyp = strip_tags(hyps.get(utt, ""), tags).split()
         for k, counts in enumerate(charge_errors(hyp, ref, len(segs))):
-            groups = group_values(segs[k], (utt_info or {}).get(utt),
-                                  vs[k] if vs is not None else None, bins)
+            groups = group_values(segs[k], info, vs[k] if vs is not None else None, bins)
             groups["all"] = "all"
             for grouping, value in groups.items():
                 c = totals.setdefault(grouping, {}).setdefault(value, Counter())

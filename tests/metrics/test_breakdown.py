@@ -77,6 +77,11 @@ def test_breakdown_rejects_mismatched_inputs():
         wer_breakdown({"u9": "x"}, SEGS)
     with pytest.raises(ScoringInputError, match="u1: 1 voices for 2 segments"):
         wer_breakdown({}, SEGS, voices={"u1": [{"engine": "e"}], "u2": [{"engine": "e"}]})
+    with pytest.raises(ScoringInputError, match="utterance u2: field 'snr_db' is None"):
+        wer_breakdown({}, SEGS, {"u1": {"snr_db": 3}, "u2": {"snr_db": None}},
+                      bins={"snr_db": [7]})
+    with pytest.raises(ScoringInputError, match="utterance u2: no utterance fields"):
+        wer_breakdown({}, SEGS, {"u1": {"snr_db": 3}}, bins={"snr_db": [7]})
     with pytest.raises(ScoringInputError, match="utterance u3: segment 0 has no 'src'"):
         wer_breakdown({}, {"u3": [{"speaker": "self", "lang": "en"}]})
 
