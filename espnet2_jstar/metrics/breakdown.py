@@ -20,7 +20,13 @@ from collections import Counter
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from espnet2_jstar.metrics.quality import align_words
-from espnet2_jstar.metrics.readers import PathLike, ScoringInputError, _fail, _read_jsonl
+from espnet2_jstar.metrics.readers import (
+    PathLike,
+    ScoringInputError,
+    _fail,
+    _number,
+    _read_jsonl,
+)
 from espnet2_jstar.metrics.text import SPEAKER_TAGS, strip_tags
 
 
@@ -80,10 +86,7 @@ def _check_utt_info(utt: str, info: Optional[Mapping], names: Sequence[str]) -> 
         raise ScoringInputError(f"utterance {utt}: no utterance fields (simulation.jsonl) "
                                 f"to bin {list(names)} by")
     for name in names:
-        value = info.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ScoringInputError(f"utterance {utt}: field {name!r} is {value!r}, "
-                                    f"not a number")
+        _number("utterance fields", None, utt, info, name)
 
 
 def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]],

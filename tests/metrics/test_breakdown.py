@@ -77,8 +77,12 @@ def test_breakdown_rejects_mismatched_inputs():
         wer_breakdown({"u9": "x"}, SEGS)
     with pytest.raises(ScoringInputError, match="u1: 1 voices for 2 segments"):
         wer_breakdown({}, SEGS, voices={"u1": [{"engine": "e"}], "u2": [{"engine": "e"}]})
-    with pytest.raises(ScoringInputError, match="utterance u2: field 'snr_db' is None"):
+    with pytest.raises(ScoringInputError,
+                       match="utterance u2: 'snr_db' must be a finite number, got None"):
         wer_breakdown({}, SEGS, {"u1": {"snr_db": 3}, "u2": {"snr_db": None}},
+                      bins={"snr_db": [7]})
+    with pytest.raises(ScoringInputError, match="utterance u1: 'snr_db' must be a finite"):
+        wer_breakdown({}, SEGS, {"u1": {"snr_db": float("nan")}, "u2": {"snr_db": 1}},
                       bins={"snr_db": [7]})
     with pytest.raises(ScoringInputError, match="utterance u2: no utterance fields"):
         wer_breakdown({}, SEGS, {"u1": {"snr_db": 3}}, bins={"snr_db": [7]})
