@@ -9,7 +9,10 @@ Usage:
 
 Reads ``D/asr/text``, ``D/st/text`` and ``D/tokens.jsonl`` (docs/CONTRACTS.md §4) and
 ``DATA/{src_text,text,segments.jsonl}``; writes the scores as JSON (to a temporary name,
-then renamed) and prints a short summary. ``make_results`` turns score files into a
+then renamed) and prints a short summary. With an ASR stream and ``segments.jsonl``, the
+JSON also holds the ASR errors by condition (``wer_breakdown``: speaker role, language, and
+with ``--conversations`` / ``--bins`` TTS engine and binned ``simulation.jsonl`` fields; see
+:mod:`espnet2_jstar.metrics.breakdown`). ``make_results`` turns score files into a
 RESULTS.md table.
 """
 
@@ -21,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from espnet2_jstar.metrics.breakdown import breakdown_decode_dir, parse_bins
 from espnet2_jstar.metrics.readers import ScoringInputError
 from espnet2_jstar.metrics.score import score_decode_dir
 
@@ -85,16 +89,29 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--data_dir", required=True, help="holds src_text, text, segments.jsonl")
     p.add_argument("--out_json", default=None, help="default: <decode_dir>/score.json")
     p.add_argument("--system", default=None, help="name in RESULTS.md (default: from path)")
+    p.add_argument("--conversations", default=None,
+                   help="dry conversations.jsonl: adds the TTS engine to the WER breakdown")
+    p.add_argument("--bins", action="append", default=[],
+                   help="NAME=E1,E2,...: WER breakdown by a binned simulation.jsonl field")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point (console script ``jstar-score``)."""
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    try:
+        bins = parse_bins(args.bins)
+    except ValueError as e:
+        parser.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         scores = score_decode_dir(args.decode_dir, args.data_dir)
+        if (Path(args.decode_dir, "asr", "text").is_file()
+                and Path(args.data_dir, "segments.jsonl").is_file()):
+            scores["wer_breakdown"] = breakdown_decode_dir(
+                args.decode_dir, args.data_dir, args.conversations, bins)
     except (ScoringInputError, FileNotFoundError) as e:
         print(f"jstar_score: error: {e}", file=sys.stderr)
         return 1

@@ -7,7 +7,8 @@ Usage:
 
 One row per score file (system), in the order given: WER, SA-WER, BLEU, chrF,
 speaker-tag accuracy (ASR, ST), first-token latency (ASR, ST), LAAL of ST (ideal and
-computation-aware), end offset (ASR, ST), RTF and thread count; then the sacrebleu
+computation-aware), end offset (ASR, ST), RTF and thread count; then, per test set, the
+ASR WER by condition of the systems whose scores hold a ``wer_breakdown``, the sacrebleu
 signatures and, if given, the exact commands. ``parse_results_table`` reads the table
 back (used by CI).
 """
@@ -18,6 +19,8 @@ import os
 import re
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from espnet2_jstar.metrics.breakdown import comparison_table
 
 MISSING = "-"
 
@@ -62,6 +65,11 @@ lagging, end offset = last word minus segment end; ideal = audio consumed at emi
 CA = computation-aware (plus compute time). RTF = compute / audio seconds, streaming,
 batch 1, with the thread count shown."""
 
+BREAKDOWN_NOTE = """\
+ASR WER (%) by condition (`jstar_score`'s `wer_breakdown`, `metrics/breakdown.py`): each
+error is charged to one reference segment, so the groups of a grouping add up to the WER of
+the table above. A slow-chunk sweep row shares its system's ASR stream and is left out."""
+
 
 def _fmt(value, spec: str) -> str:
     if value is None:
@@ -102,7 +110,7 @@ def results_markdown(
         cells = [str(s["system"]).replace("|", "/")]
         cells += [_fmt(get(s), spec) for _, get, spec in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", DEFINITIONS, "", "## sacrebleu signatures", ""]
+    lines += ["", DEFINITIONS] + breakdown_lines(scores) + ["", "## sacrebleu signatures", ""]
     sigs: Dict[Tuple[str, str], List[str]] = {}
     for s in scores:
         st = s.get("st") or {}
@@ -118,6 +126,22 @@ def results_markdown(
     if commands is not None:
         lines += ["", "## Commands", "", "```bash", commands.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+def breakdown_lines(scores: Sequence[Dict]) -> List[str]:
+    """The "WER by condition" section: per test set, one table of the systems whose scores
+    hold a ``wer_breakdown`` (none: no section)."""
+    by_set: Dict[str, List[Tuple[str, Dict]]] = {}
+    for s in scores:
+        name = str(s["system"])
+        if s.get("wer_breakdown") and not _SWEEP.match(name):
+            m = _NAMED_SET.match(name)
+            by_set.setdefault(m["set"] if m else "", []).append(
+                (m["base"] if m else name, s["wer_breakdown"]))
+    lines = ["", "## WER by condition", "", BREAKDOWN_NOTE] if by_set else []
+    for test_set, named in by_set.items():
+        lines += ["", f"### {test_set or 'all sets'}", "", comparison_table(named).rstrip("\n")]
+    return lines
 
 
 def parse_results_table(path: str) -> List[Dict]:
@@ -172,6 +196,7 @@ def parse_results_table(path: str) -> List[Dict]:
 
 
 _SWEEP = re.compile(r"^(?P<base>.+?)_slowchunk(?P<chunk>\d+) \((?P<set>[^)]*)\)$")
+_NAMED_SET = re.compile(r"^(?P<base>.+) \((?P<set>[^)]*)\)$")  # "jstar (test)"
 
 
 def sweep_series(

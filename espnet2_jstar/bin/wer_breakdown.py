@@ -16,31 +16,9 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Dict, List
 
-from espnet2_jstar.metrics.breakdown import (
-    markdown_table,
-    read_utt_info,
-    read_voices,
-    wer_breakdown,
-)
-from espnet2_jstar.metrics.readers import ScoringInputError, read_segments, read_text
-
-
-def parse_bins(specs: List[str]) -> Dict[str, List[float]]:
-    """``["snr_db=7,14"]`` -> ``{"snr_db": [7.0, 14.0]}`` (edges increasing)."""
-    out = {}
-    for spec in specs:
-        name, _, edges = spec.partition("=")
-        try:
-            values = [float(x) for x in edges.split(",") if x]
-        except ValueError:
-            values = []
-        if not name or not values or values != sorted(set(values)):
-            raise ValueError(f"--bins {spec!r}: expected NAME=E1,E2,... with increasing edges")
-        out[name] = values
-    return out
+from espnet2_jstar.metrics.breakdown import breakdown_decode_dir, markdown_table, parse_bins
+from espnet2_jstar.metrics.readers import ScoringInputError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -57,17 +35,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
-    decode, data = Path(args.decode_dir), Path(args.data_dir)
     try:
-        bins = parse_bins(args.bins)
-        hyps = read_text(decode / "asr" / "text", allow_empty=True)
-        segments = read_segments(data / "segments.jsonl")
-        sim = data / "simulation.jsonl"
-        utt_info = read_utt_info(sim) if bins and sim.is_file() else None
-        if bins and utt_info is None:
-            raise ValueError(f"--bins needs {sim}, which does not exist")
-        voices = read_voices(args.conversations) if args.conversations else None
-        result = wer_breakdown(hyps, segments, utt_info, voices, bins)
+        result = breakdown_decode_dir(args.decode_dir, args.data_dir, args.conversations,
+                                      parse_bins(args.bins))
     except (OSError, ValueError, KeyError) as e:  # ScoringInputError is a ValueError
         kind = "input error" if isinstance(e, ScoringInputError) else type(e).__name__
         print(f"ERROR ({kind}): {e}", file=sys.stderr)

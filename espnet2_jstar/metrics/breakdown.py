@@ -17,6 +17,7 @@ segment metadata, hence this module.
 
 import bisect
 from collections import Counter
+from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from espnet2_jstar.metrics.quality import align_words
@@ -26,6 +27,8 @@ from espnet2_jstar.metrics.readers import (
     _fail,
     _number,
     _read_jsonl,
+    read_segments,
+    read_text,
 )
 from espnet2_jstar.metrics.text import SPEAKER_TAGS, strip_tags
 
@@ -166,6 +169,47 @@ def read_utt_info(path: PathLike) -> Dict[str, Mapping]:
     return {utt: obj for _, utt, obj in _read_jsonl(path)}
 
 
+def parse_bins(specs: Sequence[str]) -> Dict[str, List[float]]:
+    """``["snr_db=7,14"]`` -> ``{"snr_db": [7.0, 14.0]}`` (edges increasing)."""
+    out = {}
+    for spec in specs:
+        name, _, edges = spec.partition("=")
+        try:
+            values = [float(x) for x in edges.split(",") if x]
+        except ValueError:
+            values = []
+        if not name or not values or values != sorted(set(values)):
+            raise ValueError(f"--bins {spec!r}: expected NAME=E1,E2,... with increasing edges")
+        out[name] = values
+    return out
+
+
+def breakdown_decode_dir(decode_dir: PathLike, data_dir: PathLike,
+                         conversations: Optional[PathLike] = None,
+                         bins: Optional[Mapping[str, Sequence[float]]] = None
+                         ) -> Dict[str, Dict[str, Dict]]:
+    """:func:`wer_breakdown` of ``decode_dir/asr/text`` against ``data_dir/segments.jsonl``.
+
+    Args:
+        decode_dir: Holds ``asr/text``.
+        data_dir: Holds ``segments.jsonl``, and ``simulation.jsonl`` when ``bins`` is given.
+        conversations: Dry ``conversations.jsonl`` with segment voices (adds ``tts_engine``).
+        bins: Utterance field of ``simulation.jsonl`` -> bin edges.
+
+    Raises:
+        ScoringInputError: As :func:`wer_breakdown`, or ``bins`` without ``simulation.jsonl``.
+    """
+    bins = dict(bins or {})
+    hyps = read_text(Path(decode_dir) / "asr" / "text", allow_empty=True)
+    segments = read_segments(Path(data_dir) / "segments.jsonl")
+    sim = Path(data_dir) / "simulation.jsonl"
+    if bins and not sim.is_file():
+        raise ScoringInputError(f"binning by {list(bins)} needs {sim}, which does not exist")
+    utt_info = read_utt_info(sim) if bins else None
+    voices = read_voices(conversations) if conversations else None
+    return wer_breakdown(hyps, segments, utt_info, voices, bins)
+
+
 def markdown_table(breakdown: Mapping[str, Mapping[str, Mapping]]) -> str:
     """The breakdown as a markdown table, one row per group."""
     lines = ["| grouping | group | segments | ref words | WER (%) | sub | del | ins |",
@@ -174,4 +218,21 @@ def markdown_table(breakdown: Mapping[str, Mapping[str, Mapping]]) -> str:
         for value, c in breakdown[grouping].items():
             lines.append(f"| {grouping} | {value} | {c['segments']} | {c['ref_words']} | "
                          f"{c['wer']:.2f} | {c['sub']} | {c['del']} | {c['ins']} |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_table(named: Sequence[Tuple[str, Mapping[str, Mapping[str, Mapping]]]]) -> str:
+    """Several systems' breakdowns of the same set side by side: one row per group, one WER
+    column per system (``named``: ``(system, breakdown)`` pairs, in column order)."""
+    rows: Dict[Tuple[str, str], int] = {}  # (grouping, group) -> segments, in first-seen order
+    for _, b in named:
+        for grouping in sorted(b, key=lambda g: (g != "all", g)):
+            for value, c in b[grouping].items():
+                rows.setdefault((grouping, value), c["segments"])
+    lines = ["| grouping | group | segments | " + " | ".join(n for n, _ in named) + " |",
+             "| --- | --- | ---: |" + " ---: |" * len(named)]
+    for (grouping, value), segments in sorted(rows.items(), key=lambda kv: kv[0][0] != "all"):
+        cells = [f"{b[grouping][value]['wer']:.2f}" if value in b.get(grouping, {}) else "-"
+                 for _, b in named]
+        lines.append(f"| {grouping} | {value} | {segments} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -6,7 +6,12 @@ import random
 import pytest
 
 from espnet2_jstar.bin import wer_breakdown as cli
-from espnet2_jstar.metrics.breakdown import bin_label, charge_errors, wer_breakdown
+from espnet2_jstar.metrics.breakdown import (
+    bin_label,
+    charge_errors,
+    comparison_table,
+    wer_breakdown,
+)
 from espnet2_jstar.metrics.quality import wer
 from espnet2_jstar.metrics.readers import ScoringInputError
 
@@ -95,6 +100,19 @@ def test_bin_label():
     assert bin_label(7, [7, 14]) == "[7, 14)"
     assert bin_label(14, [7, 14]) == ">= 14"
     assert bin_label(-1, [0]) == "< 0" and bin_label(0, [0]) == ">= 0"
+
+
+def test_comparison_table_puts_systems_side_by_side():
+    a = wer_breakdown({"u1": "<self> where is it <other> está aquí", "u2": "hello"}, SEGS)
+    b = wer_breakdown({}, SEGS)
+    table = comparison_table([("a", a), ("b", b)]).splitlines()
+    assert table[0] == "| grouping | group | segments | a | b |"
+    assert table[2].startswith("| all | all | 3 |") and table[2].endswith("| 100.00 |")
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in table[2:]}
+    assert set(rows) == {("all", "all")} | {("lang", v) for v in a["lang"]} | {
+        ("speaker", v) for v in a["speaker"]}
+    for (g, v), line in rows.items():
+        assert line.endswith(f"| {a[g][v]['wer']:.2f} | {b[g][v]['wer']:.2f} |")
 
 
 @pytest.fixture

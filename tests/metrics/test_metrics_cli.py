@@ -22,6 +22,32 @@ def test_jstar_score_cli(dirs, capsys):
     assert "WER 16.67" in printed and "BLEU 100.00" in printed and "RTF 0.100" in printed
 
 
+def test_jstar_score_cli_adds_the_wer_breakdown(dirs, capsys, tmp_path):
+    dec, data = dirs
+    out = dec / "score.json"
+    assert jstar_score.main(["--decode_dir", str(dec), "--data_dir", str(data), "--quiet"]) == 0
+    b = json.loads(out.read_text(encoding="utf-8"))["wer_breakdown"]
+    # utt2's "hola" is missing from asr/text: one deletion, charged to the Spanish partner
+    assert b["all"]["all"]["errors"] == 1 and b["all"]["all"]["ref_words"] == 6
+    assert b["lang"]["es"]["errors"] == 1 and b["lang"]["en"]["errors"] == 0
+    assert b["speaker"]["other"]["wer"] == pytest.approx(100 / 3)
+    (data / "simulation.jsonl").write_text(
+        '{"utt_id": "utt1", "snr_db": 3}\n{"utt_id": "utt2", "snr_db": 9.5}\n', encoding="utf-8")
+    assert jstar_score.main(["--decode_dir", str(dec), "--data_dir", str(data), "--quiet",
+                             "--bins", "snr_db=7"]) == 0
+    b = json.loads(out.read_text(encoding="utf-8"))["wer_breakdown"]
+    assert b["snr_db"][">= 7"]["errors"] == 1 and b["snr_db"]["< 7"]["errors"] == 0
+    with pytest.raises(SystemExit):  # bad bin edges: a usage error before any scoring
+        jstar_score.main(["--decode_dir", str(dec), "--data_dir", str(data), "--bins", "x=2,1"])
+    assert "increasing edges" in capsys.readouterr().err
+    (data / "simulation.jsonl").unlink()
+    out.unlink()
+    assert jstar_score.main(["--decode_dir", str(dec), "--data_dir", str(data), "--quiet",
+                             "--bins", "snr_db=7"]) == 1
+    assert "simulation.jsonl, which does not exist" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_jstar_score_cli_error_exit(dirs, capsys):
     dec, data = dirs
     (dec / "st" / "text").write_text("utt1 <self> a\nutt9 <other> b\n", encoding="utf-8")
@@ -75,6 +101,32 @@ def test_make_results_roundtrip(tmp_path):
     assert rows[1]["Threads"] == "1/2"
     assert rows[2]["BLEU"] is None and rows[2]["LAAL ST (ms)"] is None
     assert rows[2]["WER (%)"] == 5.25
+
+
+def test_make_results_wer_by_condition(tmp_path):
+    def bd(wer_all, wer_es):
+        return {"all": {"all": {"wer": wer_all, "segments": 3}},
+                "lang": {"en": {"wer": 10.0, "segments": 2}, "es": {"wer": wer_es, "segments": 1}}}
+    scores = [dict(_score("jstar (test)", 20, 10, 900), wer_breakdown=bd(20, 40)),
+              dict(_score("jstar_slowchunk8 (test)", 20, 9, 800), wer_breakdown=bd(20, 40)),
+              dict(_score("cascade (test)", 15, 12, 2000), wer_breakdown=bd(15, 25)),
+              dict(_score("jstar (test_unseen)", 30, 5, 900), wer_breakdown=bd(30, 50)),
+              dict(_score("espnet_st (test)", 0, 1, 3000), asr=None)]
+    paths = []
+    for i, s in enumerate(scores):
+        p = tmp_path / f"s{i}.json"
+        p.write_text(json.dumps(s), encoding="utf-8")
+        paths.append(str(p))
+    out = tmp_path / "RESULTS.md"
+    assert make_results.main(["--scores", *paths, "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    section = text[text.index("## WER by condition"):text.index("## sacrebleu")]
+    assert "### test\n" in section and "### test_unseen\n" in section
+    assert "| grouping | group | segments | jstar | cascade |" in section
+    assert "| all | all | 3 | 20.00 | 15.00 |" in section
+    assert "| lang | es | 1 | 40.00 | 25.00 |" in section
+    assert "slowchunk8 |" not in section and "espnet_st" not in section
+    assert len(make_results.parse_results_table(str(out))) == 5
 
 
 def test_parse_results_table_errors(tmp_path):

@@ -84,6 +84,12 @@ def test_results_table_parses(recipe):
     for name in ("jstar", "cascade", "espnet_st"):
         assert name in systems
     assert len(rows) >= 5
+    # stage 8 breaks the ASR streams' WER down by condition (TTS engine, SNR band, ...)
+    text = (tmp / "RESULTS.md").read_text()
+    section = text[text.index("## WER by condition"):text.index("## sacrebleu")]
+    assert "| grouping | group | segments | cascade | jstar |" in section
+    for grouping in ("speaker", "lang", "tts_engine", "snr_db"):
+        assert f"| {grouping} |" in section, grouping
 
 
 def test_rerun_skips_finished_stages(recipe):

@@ -50,7 +50,7 @@
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 #                       --beam_size N  every transducer search (JSTAR's two heads, the cascade's
 #                       ASR and MT, the MTs alone; ESPnet ST keeps its own); 1 = greedy  [1]
-# Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder)
+# Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
 # Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs,
@@ -383,8 +383,10 @@ if run_stage 8; then
         d=${d%/}; [ -f "$d/.done" ] || continue
         t=${d##*/decode_}; t=${t%%_slowchunk*}
         sys=$(basename "$(dirname "$d")")${d##*/decode_$t}
+        conv=${datadir}/dry/$t/conversations.jsonl; [ "$corpus" = mini_bilingual ] || conv=""
         ${python} -m espnet2_jstar.bin.jstar_score --decode_dir "$d" --data_dir "${datadir}/$t" \
-            --system "$sys ($t)" --out_json "$d/score.json" --quiet || die "scoring $d failed"
+            --system "$sys ($t)" --out_json "$d/score.json" --quiet --bins snr_db=7,14 \
+            ${conv:+--conversations "$conv"} || die "scoring $d failed"
         scores+=("$d/score.json")
     done
     ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out "$results" \
