@@ -68,7 +68,8 @@ batch 1, with the thread count shown."""
 BREAKDOWN_NOTE = """\
 ASR WER (%) by condition (`jstar_score`'s `wer_breakdown`, `metrics/breakdown.py`): each
 error is charged to one reference segment, so within a grouping the groups' errors add up
-to those behind the WER of the table above. A slow-chunk sweep row shares its system's ASR stream and is left out."""
+to those behind the WER of the table above. A slow-chunk sweep row shares its system's ASR
+stream and is left out."""
 
 
 def _fmt(value, spec: str) -> str:
