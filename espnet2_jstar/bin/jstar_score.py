@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from espnet2_jstar.metrics.breakdown import breakdown_decode_dir, parse_bins
+from espnet2_jstar.metrics.breakdown import parse_bins
 from espnet2_jstar.metrics.readers import ScoringInputError
 from espnet2_jstar.metrics.score import score_decode_dir
 
@@ -107,11 +107,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        scores = score_decode_dir(args.decode_dir, args.data_dir)
-        if (Path(args.decode_dir, "asr", "text").is_file()
-                and Path(args.data_dir, "segments.jsonl").is_file()):
-            scores["wer_breakdown"] = breakdown_decode_dir(
-                args.decode_dir, args.data_dir, args.conversations, bins)
+        scores = score_decode_dir(args.decode_dir, args.data_dir, breakdown=True,
+                                  conversations=args.conversations, bins=bins)
     except (ScoringInputError, FileNotFoundError) as e:
         print(f"jstar_score: error: {e}", file=sys.stderr)
         return 1

@@ -184,6 +184,26 @@ def parse_bins(specs: Sequence[str]) -> Dict[str, List[float]]:
     return out
 
 
+def read_breakdown_context(data_dir: PathLike, conversations: Optional[PathLike] = None,
+                           bins: Optional[Mapping[str, Sequence[float]]] = None
+                           ) -> Tuple[Optional[Dict[str, Dict]], Optional[Dict[str, List]]]:
+    """What :func:`wer_breakdown` needs beside the hypotheses and segments.
+
+    Returns:
+        ``(utt_info, voices)``: ``data_dir/simulation.jsonl`` when ``bins`` is given, and the
+        segment voices of ``conversations`` when given (each None otherwise).
+
+    Raises:
+        ScoringInputError: ``bins`` without ``simulation.jsonl``, or a malformed file.
+    """
+    sim = Path(data_dir) / "simulation.jsonl"
+    if bins and not sim.is_file():
+        raise ScoringInputError(f"binning by {list(bins)} needs {sim}, which does not exist")
+    utt_info = read_utt_info(sim) if bins else None
+    voices = read_voices(conversations) if conversations else None
+    return utt_info, voices
+
+
 def breakdown_decode_dir(decode_dir: PathLike, data_dir: PathLike,
                          conversations: Optional[PathLike] = None,
                          bins: Optional[Mapping[str, Sequence[float]]] = None
@@ -197,17 +217,12 @@ def breakdown_decode_dir(decode_dir: PathLike, data_dir: PathLike,
         bins: Utterance field of ``simulation.jsonl`` -> bin edges.
 
     Raises:
-        ScoringInputError: As :func:`wer_breakdown`, or ``bins`` without ``simulation.jsonl``.
+        ScoringInputError: As :func:`wer_breakdown` and :func:`read_breakdown_context`.
     """
-    bins = dict(bins or {})
     hyps = read_text(Path(decode_dir) / "asr" / "text", allow_empty=True)
     segments = read_segments(Path(data_dir) / "segments.jsonl")
-    sim = Path(data_dir) / "simulation.jsonl"
-    if bins and not sim.is_file():
-        raise ScoringInputError(f"binning by {list(bins)} needs {sim}, which does not exist")
-    utt_info = read_utt_info(sim) if bins else None
-    voices = read_voices(conversations) if conversations else None
-    return wer_breakdown(hyps, segments, utt_info, voices, bins)
+    return wer_breakdown(hyps, segments, *read_breakdown_context(data_dir, conversations, bins),
+                         bins)
 
 
 def markdown_table(breakdown: Mapping[str, Mapping[str, Mapping]]) -> str:

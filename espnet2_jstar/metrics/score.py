@@ -8,8 +8,9 @@ without ``tokens.jsonl`` or ``segments.jsonl`` latency and RTF are None (with a 
 
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
+from espnet2_jstar.metrics.breakdown import read_breakdown_context, wer_breakdown
 from espnet2_jstar.metrics.latency import (
     aggregate_latencies,
     real_time_factor,
@@ -111,7 +112,9 @@ def _stream_latency(
 
 
 def score_decode_dir(
-    decode_dir: PathLike, data_dir: PathLike, tags: Sequence[str] = SPEAKER_TAGS
+    decode_dir: PathLike, data_dir: PathLike, tags: Sequence[str] = SPEAKER_TAGS, *,
+    breakdown: bool = False, conversations: Optional[PathLike] = None,
+    bins: Optional[Mapping[str, Sequence[float]]] = None,
 ) -> Dict[str, object]:
     """Score both streams of a decode directory.
 
@@ -128,10 +131,16 @@ def score_decode_dir(
         decode_dir: Decode directory.
         data_dir: Data directory with the references.
         tags: The speaker tags.
+        breakdown: Also break the ASR errors down by condition (``wer_breakdown``, from the
+            hypotheses already read), when there are ASR hypotheses and ``segments.jsonl``.
+        conversations: For the breakdown: dry ``conversations.jsonl`` (TTS engine).
+        bins: For the breakdown: ``simulation.jsonl`` field -> bin edges.
 
     Returns:
         ``{"decode_dir", "data_dir", "utts", "asr", "st", "rtf"}``; ``asr``/``st`` hold
         the metrics, ``missing_utts`` and ``latency`` (or are None without hypotheses).
+        With ``breakdown``, also ``wer_breakdown`` (see
+        :func:`espnet2_jstar.metrics.breakdown.wer_breakdown`) where it could be computed.
 
     Raises:
         ScoringInputError: On malformed or inconsistent input, naming file and utterance.
@@ -170,6 +179,10 @@ def score_decode_dir(
         if stream == "asr":
             res.update(wer(hyps, refs, tags))
             res["sa_wer"] = speaker_attributed_wer(hyps, refs, tags)["sa_wer"]
+            if breakdown and segments is not None:
+                result["wer_breakdown"] = wer_breakdown(
+                    dict(zip(utts, hyps)), segments,
+                    *read_breakdown_context(data_dir, conversations, bins), bins, tags)
         else:
             res.update(bleu_chrf(hyps, refs, tags))
         res["tag_acc"] = speaker_tag_accuracy(hyps, refs, tags)
