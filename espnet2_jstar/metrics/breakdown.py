@@ -152,14 +152,24 @@ def wer_breakdown(hyps: Mapping[str, str], segments: Mapping[str, List[Mapping]]
     return out
 
 
-def read_voices(path: PathLike) -> Dict[str, List[Mapping]]:
-    """Per-segment ``voice`` dicts of a dry ``conversations.jsonl`` (corpus stage 1)."""
+def read_voices(path: PathLike) -> Optional[Dict[str, List[Mapping]]]:
+    """Per-segment ``voice`` dicts of a dry ``conversations.jsonl`` (corpus stage 1).
+
+    Returns None when no segment of the file has a ``voice`` (recorded speech, e.g.
+    MC-FLEURS: there is no TTS engine to group by).
+
+    Raises:
+        ScoringInputError: Some segments have a ``voice`` and others do not.
+    """
+    records = [(lineno, utt, obj.get("segments")) for lineno, utt, obj in _read_jsonl(path)]
+    if not any(isinstance(segs, list) and any(isinstance(s, dict) and "voice" in s for s in segs)
+               for _, _, segs in records):
+        return None
     out = {}
-    for lineno, utt, obj in _read_jsonl(path):
-        segs = obj.get("segments")
+    for lineno, utt, segs in records:
         if not isinstance(segs, list) or not all(isinstance(s, dict) and "voice" in s
                                                  for s in segs):
-            _fail(path, lineno, utt, "every segment needs a 'voice'")
+            _fail(path, lineno, utt, "every segment needs a 'voice' (other segments have one)")
         out[utt] = [s["voice"] for s in segs]
     return out
 
@@ -191,7 +201,7 @@ def read_breakdown_context(data_dir: PathLike, conversations: Optional[PathLike]
 
     Returns:
         ``(utt_info, voices)``: ``data_dir/simulation.jsonl`` when ``bins`` is given, and the
-        segment voices of ``conversations`` when given (each None otherwise).
+        segment voices of ``conversations`` when given and voiced (each None otherwise).
 
     Raises:
         ScoringInputError: ``bins`` without ``simulation.jsonl``, or a malformed file.
@@ -213,7 +223,7 @@ def breakdown_decode_dir(decode_dir: PathLike, data_dir: PathLike,
     Args:
         decode_dir: Holds ``asr/text``.
         data_dir: Holds ``segments.jsonl``, and ``simulation.jsonl`` when ``bins`` is given.
-        conversations: Dry ``conversations.jsonl`` with segment voices (adds ``tts_engine``).
+        conversations: Dry ``conversations.jsonl``; with segment voices, adds ``tts_engine``.
         bins: Utterance field of ``simulation.jsonl`` -> bin edges.
 
     Raises:

@@ -10,6 +10,7 @@ from espnet2_jstar.metrics.breakdown import (
     bin_label,
     charge_errors,
     comparison_table,
+    read_voices,
     wer_breakdown,
 )
 from espnet2_jstar.metrics.quality import wer
@@ -153,7 +154,22 @@ def test_cli_errors_name_the_problem(dirs, capsys, tmp_path):
                      "--bins", "snr_db=7"]) == 1
     assert "simulation.jsonl, which does not exist" in capsys.readouterr().err
     bad = tmp_path / "conv.jsonl"
-    bad.write_text('{"utt_id": "u1", "segments": [{"no_voice": 1}]}\n', encoding="utf-8")
+    bad.write_text('{"utt_id": "u1", "segments": [{"voice": {"engine": "e"}}]}\n'
+                   '{"utt_id": "u2", "segments": [{"no_voice": 1}]}\n', encoding="utf-8")
     assert cli.main(["--decode_dir", str(dec), "--data_dir", str(data),
                      "--conversations", str(bad)]) == 1
-    assert f"{bad}:1" in capsys.readouterr().err
+    assert f"{bad}:2" in capsys.readouterr().err
+
+
+def test_conversations_without_voices_add_no_engine_grouping(dirs, tmp_path):
+    """Recorded speech (MC-FLEURS) has no TTS voices: the file is accepted, nothing added."""
+    dec, data = dirs
+    conv = tmp_path / "conv.jsonl"
+    conv.write_text('{"utt_id": "u1", "segments": [{"src": "a"}, {"src": "b"}]}\n'
+                    '{"utt_id": "u2", "segments": [{"src": "c"}]}\n', encoding="utf-8")
+    assert read_voices(conv) is None
+    out = tmp_path / "b.json"
+    assert cli.main(["--decode_dir", str(dec), "--data_dir", str(data),
+                     "--conversations", str(conv), "--out_json", str(out)]) == 0
+    groupings = set(json.loads(out.read_text(encoding="utf-8")))
+    assert "tts_engine" not in groupings and {"all", "speaker", "lang"} <= groupings

@@ -383,7 +383,7 @@ if run_stage 8; then
         d=${d%/}; [ -f "$d/.done" ] || continue
         t=${d##*/decode_}; t=${t%%_slowchunk*}
         sys=$(basename "$(dirname "$d")")${d##*/decode_$t}
-        conv=${datadir}/dry/$t/conversations.jsonl; [ "$corpus" = mini_bilingual ] || conv=""
+        conv=${datadir}/dry/$t/conversations.jsonl; [ -f "$conv" ] || conv=""  # TTS voices
         ${python} -m espnet2_jstar.bin.jstar_score --decode_dir "$d" --data_dir "${datadir}/$t" \
             --system "$sys ($t)" --out_json "$d/score.json" --quiet --bins snr_db=7,14 \
             ${conv:+--conversations "$conv"} || die "scoring $d failed"
