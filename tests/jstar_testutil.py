@@ -44,7 +44,8 @@ def tiny_args(root, extra: List[str] = (), mvn: bool = True):
         if not stats.exists():
             write_mvn_stats(root)
         norm = ["--normalize", "global_mvn", "--normalize_conf", f"stats_file={stats}"]
-    return JSTARTask.get_parser().parse_args([*norm,
+    return JSTARTask.get_parser().parse_args([
+        *norm,
         "--token_list", str(root / "bpe/tokens.txt"), "--bpemodel", str(root / "bpe/bpe.model"),
         "--fast_encoder_conf",
         TINY_ENC.format(n=2, inp="{block_type: conv2d, subsampling_factor: 4, conv_size: 16}"),

@@ -64,7 +64,8 @@ def train_tokenizer(texts: List[str], out_dir: str, vocab_size: int = 300,
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--text", action="append", required=True, help="Kaldi-style text file(s)")
     p.add_argument("--vocab_size", type=int, default=300)
     p.add_argument("--model_type", default="unigram", choices=["unigram", "bpe", "char"])

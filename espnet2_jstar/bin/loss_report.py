@@ -79,7 +79,8 @@ def head_report(head, enc: torch.Tensor, enc_lens: torch.Tensor, labels: torch.T
         out[name] = round(float(loss), 3)
         if name == "own":
             out["own_type"] = type(loss_mod).__name__
-            out.update({f"own_{k}": round(v, 3) for k, v in info.items() if k in ("simple", "pruned")})
+            out.update({f"own_{k}": round(v, 3) for k, v in info.items()
+                        if k in ("simple", "pruned")})
     out["cos"] = round(float(torch.nn.functional.cosine_similarity(
         grads["full"].flatten(), grads["own"].flatten(), dim=0)), 4)
     return out

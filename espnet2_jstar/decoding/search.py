@@ -198,6 +198,7 @@ class TransducerSearch:
                 while keep < min(len(yseq), len(state.tokens)) and yseq[keep] == state.tokens[keep]:
                     keep += 1
                 state.tokens = state.tokens[:keep] + yseq[keep:]
-                state.frames = state.frames[:keep] + [max(state.num_frames - 1, 0)] * (len(yseq) - keep)
+                last = max(state.num_frames - 1, 0)
+                state.frames = state.frames[:keep] + [last] * (len(yseq) - keep)
                 beam.reset_cache()
         return new

@@ -51,7 +51,9 @@ class StreamingResult:
 
     def to_json(self) -> Dict:
         """The ``tokens.jsonl`` record of docs/CONTRACTS.md §4 (without ``utt_id``)."""
-        ev = lambda es: [{"piece": e.piece, "t": round(e.t, 4), "wall": round(e.wall, 4)} for e in es]
+        def ev(es):
+            return [{"piece": e.piece, "t": round(e.t, 4), "wall": round(e.wall, 4)} for e in es]
+
         return {"audio_seconds": self.audio_seconds, "compute_seconds": self.compute_seconds,
                 "threads": self.threads, "asr": ev(self.asr_events), "st": ev(self.st_events),
                 "asr_text": self.asr.text, "st_text": self.st.text}
@@ -168,7 +170,8 @@ class JSTARStreamer:
                 break
             self._advance(stream, need, need_samples, final=False, t0=t0)
         if stream.finished and not stream.flushed:
-            avail = (stream.received - self.win) // self.hop + 1 if stream.received >= self.win else 0
+            avail = ((stream.received - self.win) // self.hop + 1
+                     if stream.received >= self.win else 0)
             self._advance(stream, max(avail, stream.feats_done), stream.received, True, t0)
             stream.flushed = True
         stream.compute_seconds += time.perf_counter() - t0
@@ -194,7 +197,10 @@ class JSTARStreamer:
             feats = torch.zeros(1, 0, m.frontend.output_size())
         t = consumed_samples / self.sample_rate
         fast_out, stream.fast = m.fast_encoder.forward_chunk(feats, stream.fast, final=final)
-        wall = lambda: t + stream.compute_seconds + (time.perf_counter() - t0)
+
+        def wall():
+            return t + stream.compute_seconds + (time.perf_counter() - t0)
+
         self._search(self.asr_search, fast_out[0], stream.asr, stream.asr_events,
                      self.asr_tokens, t, wall, final, stream.new_from, "asr")
         if stream.asr.frames:

@@ -37,7 +37,7 @@ class _StreamingInput(torch.nn.Module):
             return buf.new_zeros(1, 0, self.output_size), buf
         used = (m - 1) * self.stride + self.receptive
         y = self._run(buf[:, :used])
-        return y, buf[:, m * self.stride :]
+        return y, buf[:, m * self.stride:]
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

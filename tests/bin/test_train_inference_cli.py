@@ -66,11 +66,11 @@ def test_inference_writes_both_streams(trained, mode):
        str(tmp / "exp/config.yaml"), "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
        "--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound",
        "--output_dir", str(out), "--mode", mode)
-    ids = sorted(l.split()[0] for l in open(root / "wav.scp"))
+    ids = sorted(line.split()[0] for line in open(root / "wav.scp"))
     for stream in ("asr", "st"):
         for f in ("text", "token", "token_int"):
             lines = (out / stream / f).read_text().splitlines()
-            assert sorted(l.split(maxsplit=1)[0] for l in lines) == ids
+            assert sorted(line.split(maxsplit=1)[0] for line in lines) == ids
     assert len((out / "tokens.jsonl").read_text().splitlines()) == len(ids)
 
 
@@ -99,7 +99,7 @@ def test_st_blank_penalty_reaches_the_st_head_only(trained):
            str(tmp / "exp/config.yaml"), "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
            "--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound", "--mode", "chunked",
            "--output_dir", str(tmp / f"dec_bp_{name}"), f"--st_blank_penalty={pen}")
-        out[name] = {s: [l.split()[1:] for l in
+        out[name] = {s: [line.split()[1:] for line in
                          (tmp / f"dec_bp_{name}" / s / "token_int").read_text().splitlines()]
                      for s in ("asr", "st")}
     assert any(out["plain"]["st"])

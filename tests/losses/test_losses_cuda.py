@@ -91,7 +91,8 @@ def test_random_shapes_on_cuda_equal_cpu():
     """Seeded property loop incl. U=0 and T=1: every loss and gradient equals the CPU one."""
     pyrng = random.Random(1)
     for i in range(20):
-        B, T, U, V = pyrng.randint(1, 4), pyrng.randint(1, 8), pyrng.randint(0, 6), pyrng.randint(2, 9)
+        B, T = pyrng.randint(1, 4), pyrng.randint(1, 8)
+        U, V = pyrng.randint(0, 6), pyrng.randint(2, 9)
         logits, targets, tl, ul = _case(100 + i, B, T, U, V)
         S = min(pyrng.randint(2, U + 2), U + 1) if U > 0 else 1
         g = torch.Generator().manual_seed(i)

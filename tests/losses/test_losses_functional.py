@@ -98,7 +98,8 @@ def test_random_shapes_pruned_vs_full_properties():
     rng = torch.Generator().manual_seed(0)
     pyrng = random.Random(0)
     for _ in range(25):
-        B, T, U, V = pyrng.randint(1, 4), pyrng.randint(1, 8), pyrng.randint(0, 6), pyrng.randint(2, 9)
+        B, T = pyrng.randint(1, 4), pyrng.randint(1, 8)
+        U, V = pyrng.randint(0, 6), pyrng.randint(2, 9)
         logits, targets, tl, ul = _random_case(rng, B, T, U, V)
         full = rnnt_loss(logits, targets, tl, ul, reduction="none")
         torch.testing.assert_close(full, _ta_loss(logits, targets.clamp(min=0), tl, ul),
@@ -124,7 +125,8 @@ def test_prune_ranges_are_monotone_reachable_and_end_at_U():
         tl = torch.randint(1, T + 1, (B,), generator=rng)
         ul = torch.minimum(torch.randint(0, U + 1, (B,), generator=rng), tl * (S - 1))
         tl[0], ul[0] = T, min(U, T * (S - 1))
-        occ_b, occ_s = torch.rand(B, T, U + 1, generator=rng), torch.rand(B, T, U + 1, generator=rng)
+        occ_b = torch.rand(B, T, U + 1, generator=rng)
+        occ_s = torch.rand(B, T, U + 1, generator=rng)
         r = get_rnnt_prune_ranges(occ_b, occ_s, tl, ul, S)
         assert r.shape == (B, T, S) and r.dtype == torch.int64
         assert torch.equal(r - r[..., :1], torch.arange(S).expand(B, T, S))

@@ -71,7 +71,8 @@ def test_mt_init_loads_the_source_embedding_into_the_bridge(toy):
     margs = MTTask.get_parser().parse_args([
         "--token_list", str(toy / "bpe/tokens.txt"), "--bpemodel", str(toy / "bpe/bpe.model"),
         "--embed_size", "48",
-        "--slow_encoder_conf", TINY_ENC.format(n=1, inp="{block_type: linear, subsampling_factor: 1}"),
+        "--slow_encoder_conf",
+        TINY_ENC.format(n=1, inp="{block_type: linear, subsampling_factor: 1}"),
         "--st_decoder_conf", "{embed_size: 32, hidden_size: 48}",
         "--st_joint_network_conf", "{joint_space_size: 48}", "--output_dir", "unused"])
     torch.manual_seed(1)

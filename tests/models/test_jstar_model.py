@@ -33,7 +33,7 @@ def test_shapes_and_finite_losses(toy):
 
 def test_asr_weight_and_ctc(toy):
     model, args = build_tiny(toy, ["--model_conf", "asr_weight=0.8", "--asr_ctc_weight", "0.3",
-                              "--st_ctc_weight", "0.3"])
+                                   "--st_ctc_weight", "0.3"])
     _, batch, _, _ = load_batch(toy, args)
     loss, stats, _ = model(**batch)
     assert "asr_ctc" in stats and "st_ctc" in stats
@@ -63,8 +63,9 @@ def test_overfit_and_decode_both_streams(toy, loss_name):
     keys, batch, wavs, items = load_batch(toy, args)
     asr_tok = TokenDecoder.from_train_args(args, "asr")
     st_tok = TokenDecoder.from_train_args(args, "st")
-    refs = {name: {l.split(maxsplit=1)[0]: l.split(maxsplit=1)[1].strip()
-                   for l in open(toy / name, encoding="utf-8")} for name in ("src_text", "text")}
+    refs = {name: dict(line.strip().split(maxsplit=1)
+                       for line in open(toy / name, encoding="utf-8"))
+            for name in ("src_text", "text")}
     greedy = JSTARSpeech2Text(model, asr_tok, st_tok, beam_size=1, max_sym_per_frame=10)
 
     def all_correct():

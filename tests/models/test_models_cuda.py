@@ -40,7 +40,8 @@ def test_jstar_loss_on_cuda_equals_cpu_and_trains(toy, extra):
         model.cuda()
         got, got_stats, _ = model(**_to(batch, "cuda"))
     torch.testing.assert_close(got.cpu(), ref, atol=2e-3, rtol=1e-4)
-    torch.testing.assert_close(got_stats["loss_st"].cpu(), ref_stats["loss_st"], atol=2e-3, rtol=1e-4)
+    torch.testing.assert_close(got_stats["loss_st"].cpu(), ref_stats["loss_st"],
+                               atol=2e-3, rtol=1e-4)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = None

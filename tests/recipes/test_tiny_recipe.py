@@ -48,7 +48,8 @@ def test_every_stage_produced_outputs(recipe):
             assert (tmp / "data" / split / f).stat().st_size > 0
     assert (tmp / "data/token_list/bpe300/bpe.model").exists()
     for exp in ("mt", "mt_char", "jstar", "cascade_asr", "espnet_st"):
-        assert (tmp / "exp" / exp / ".done").exists() and (tmp / "exp" / exp / "config.yaml").exists()
+        assert (tmp / "exp" / exp / ".done").exists()
+        assert (tmp / "exp" / exp / "config.yaml").exists()
     for d in ("jstar/decode_test", "cascade/decode_test", "espnet_st/decode_test",
               "jstar/decode_test_slowchunk8", "mt/decode_test", "mt_char/decode_test"):
         assert (tmp / "exp" / d / "score.json").exists(), d
@@ -66,7 +67,8 @@ def test_every_stage_produced_outputs(recipe):
     assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines
     # --beam_size (run.sh: 4) reaches every transducer search: JSTAR, the MTs alone, and the
     # cascade's ASR and MT
-    beam = dict(l.split("=", 1) for l in (tmp / "exp/run_options.txt").read_text().splitlines())["beam_size"]
+    options = (tmp / "exp/run_options.txt").read_text().splitlines()
+    beam = dict(line.split("=", 1) for line in options)["beam_size"]
     assert beam == "4"
     decodes = [c for c in cmds.splitlines() if ".jstar_inference" in c or ".mt_inference" in c
                or ".cascade_inference" in c]
@@ -227,7 +229,8 @@ def test_bridge_is_the_default_jstar(recipe):
     assert stage_log.count(trained) == 1
     assert stage_log.index(trained) < stage_log.index("stage 5: JSTAR training (jstar)")
     # JSTAR waited for the ASR to finish, not for the ESPnet ST baseline training beside it
-    assert (exp / "cascade_asr/.done").stat().st_mtime <= (exp / "jstar/stats/.done").stat().st_mtime
+    asr_done = (exp / "cascade_asr/.done").stat().st_mtime
+    assert asr_done <= (exp / "jstar/stats/.done").stat().st_mtime
     # stage 6 waits for the baselines stage 5 started and does not train them a second time
     assert stage_log.count("training espnet2.bin.st_train -> " + str(exp / "espnet_st")) == 1
     cmds = (exp / "commands.txt").read_text().splitlines()
@@ -248,8 +251,9 @@ def test_no_bridge_ablation(recipe, tmp_path):
     tmp, _ = recipe
     exp = tmp_path / "exp"
     p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_no_bridge",
-            "--asr_init", "false", "--train_jobs", "2", "--baselines", "", "--test_sets", "test", "--slow_chunk_sweep",
-            "", "--expdir", str(exp), "--results", str(tmp_path / "R.md"), check=False)
+            "--asr_init", "false", "--train_jobs", "2", "--baselines", "", "--test_sets", "test",
+            "--slow_chunk_sweep", "", "--expdir", str(exp), "--results", str(tmp_path / "R.md"),
+            check=False)
     assert p.returncode == 0, p.stderr[-3000:]
     assert not (exp / "mt_char").exists()
     mt_lines = [c for c in (exp / "commands.txt").read_text().splitlines() if "--resume true" in c
@@ -263,11 +267,13 @@ def test_no_bridge_ablation(recipe, tmp_path):
     assert "jstar_no_bridge (test)" in " ".join(str(r) for r in rows)
     for args, message in (
             (["--ablations", "bridge"], "--ablations bridge needs --bridge false"),
-            (["--bridge", "false", "--ablations", "no_bridge"], "--ablations no_bridge needs --bridge true"),
+            (["--bridge", "false", "--ablations", "no_bridge"],
+             "--ablations no_bridge needs --bridge true"),
             (["--asr_tokens", "bpe"], "the CTC bridge (jstar) needs --asr_tokens char"),
             (["--bridge", "yes"], "--bridge must be true or false"),
             (["--asr_init", "no"], "--asr_init must be true or false"),
-            (["--asr_freeze", "true", "--asr_init", "false"], "--asr_freeze true needs --asr_init true"),
+            (["--asr_freeze", "true", "--asr_init", "false"],
+             "--asr_freeze true needs --asr_init true"),
             (["--asr_freeze", "yes"], "--asr_freeze must be true or false")):
         q = run(tmp, "--stage", "4", "--stop_stage", "4", *args, "--expdir",
                 str(tmp_path / "exp2"), check=False)

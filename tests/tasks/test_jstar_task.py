@@ -62,7 +62,8 @@ def test_preprocessor_rejects_channel_mismatch(toy):
     args = tiny_args(toy, ["--frontend_conf", "{n_mels: 40, num_channels: 2}"])
     pre = JSTARTask.build_preprocess_fn(args, train=True)
     with pytest.raises(ValueError, match=r"utt9.*1 channel.*expects 2"):
-        pre("utt9", {"speech": np.zeros(16000, np.float32), "src_text": "<self> a", "text": "<self> b"})
+        pre("utt9", {"speech": np.zeros(16000, np.float32), "src_text": "<self> a",
+                     "text": "<self> b"})
 
 
 def test_preprocessor_rejects_empty_target(toy):
