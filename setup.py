@@ -15,8 +15,13 @@ INSTALL_REQUIRES = [
     "soundfile>=0.12",
     "matplotlib>=3.7",
     "PyYAML>=6",
+    # ESPnet's preprocessor imports g2p_en, which imports inflect: inflect 7 takes 5-6 s to
+    # import (typeguard on every function), 5.6.2 0.03 s. Every process that loads an ESPnet
+    # task pays it (each training, decoding and CLI test). Both of inflect's dependants here
+    # (espnet-g2p-en, espnet_tts_frontend) accept 5.6.2.
+    "inflect==5.6.2",
 ]
-TESTS_REQUIRE = ["pytest>=7", "simuleval==1.1.4"]
+TESTS_REQUIRE = ["pytest>=7", "pytest-xdist>=3", "simuleval==1.1.4"]
 
 setup(
     name="espnet2_jstar",
