@@ -9,7 +9,9 @@ import sys
 from importlib import metadata
 
 PINS = {"torch": "2.9.1", "torchaudio": "2.9.1", "espnet": "202511", "sentencepiece": "0.2.0"}
-PRESENT = ["sacrebleu", "kaldiio", "pyroomacoustics", "espnet2_jstar"]
+# the project and what scripts/setup.sh installs with it (its [test] extra included)
+PRESENT = ["sacrebleu", "kaldiio", "pyroomacoustics", "espnet2_jstar", "pytest", "pytest-xdist",
+           "simuleval"]
 
 
 def problems():
