@@ -145,6 +145,8 @@ def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
     assert p.returncode != 0
     assert "stage 4" in p.stderr and "failed" in p.stderr
     assert not (tmp_path / "exp" / "mt" / ".done").exists()
+    # run.sh's own options reach the template (here without the test's --beam_size 1)
+    assert "beam_size=4" in (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
 
 
 def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
@@ -258,8 +260,12 @@ def test_no_bridge_ablation(recipe, tmp_path):
     p = run(tmp, "--stage", "4", "--stop_stage", "8", "--systems", "jstar_no_bridge",
             "--asr_init", "false", "--train_jobs", "2", "--baselines", "", "--test_sets", "test",
             "--slow_chunk_sweep", "", "--expdir", str(exp), "--results", str(tmp_path / "R.md"),
-            check=False)
+            "--beam_size", "2", check=False)
     assert p.returncode == 0, p.stderr[-3000:]
+    # a --beam_size other than the template's default (1) reaches the searches
+    decodes = [c for c in (exp / "commands.txt").read_text().splitlines()
+               if ".jstar_inference" in c or ".mt_inference" in c]
+    assert len(decodes) == 2 and all("--beam_size 2 " in c for c in decodes), decodes
     assert not (exp / "mt_char").exists()
     mt_lines = [c for c in (exp / "commands.txt").read_text().splitlines() if "--resume true" in c
                 and c.endswith("--output_dir " + str(exp / "mt"))]
