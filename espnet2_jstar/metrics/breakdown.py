@@ -161,14 +161,17 @@ def read_voices(path: PathLike) -> Optional[Dict[str, List[Mapping]]]:
     Raises:
         ScoringInputError: Some segments have a ``voice`` and others do not.
     """
-    records = [(lineno, utt, obj.get("segments")) for lineno, utt, obj in _read_jsonl(path)]
-    if not any(isinstance(segs, list) and any(isinstance(s, dict) and "voice" in s for s in segs)
-               for _, _, segs in records):
+    records = []  # (lineno, utt, segments, whether each segment has a voice)
+    for lineno, utt, obj in _read_jsonl(path):
+        segs = obj.get("segments")
+        voiced = ([isinstance(s, dict) and "voice" in s for s in segs]
+                  if isinstance(segs, list) else [False])
+        records.append((lineno, utt, segs, voiced))
+    if not any(any(voiced) for *_, voiced in records):
         return None
     out = {}
-    for lineno, utt, segs in records:
-        if not isinstance(segs, list) or not all(isinstance(s, dict) and "voice" in s
-                                                 for s in segs):
+    for lineno, utt, segs, voiced in records:
+        if not all(voiced):
             _fail(path, lineno, utt, "every segment needs a 'voice' (other segments have one)")
         out[utt] = [s["voice"] for s in segs]
     return out
