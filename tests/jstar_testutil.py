@@ -96,3 +96,26 @@ def overfit(model, batch, steps: int = 300, lr: float = 3e-3, until=None, every:
             if until():
                 return step
     return steps
+
+
+def write_rnn_lm(out_dir: Path, tokens: List[str]):
+    """An untrained ESPnet ``lm`` task model (tiny seq_rnn) written as ``lm_train`` writes it:
+    ``config.yaml`` (token list inline) and ``lm.pth``. Returns (config, pth) paths."""
+    import argparse
+
+    import yaml
+
+    from espnet2.tasks.lm import LMTask
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    conf = vars(LMTask.get_parser().parse_args([
+        "--token_list", "unused", "--lm", "seq_rnn", "--lm_conf", "{unit: 8, nlayers: 1}",
+        "--output_dir", str(out_dir),
+    ]))
+    conf["token_list"] = list(tokens)
+    model = LMTask.build_model(argparse.Namespace(**conf))
+    conf["token_list"] = list(tokens)  # build_model may rewrite it
+    (out_dir / "config.yaml").write_text(yaml.safe_dump(conf), encoding="utf-8")
+    torch.save(model.state_dict(), out_dir / "lm.pth")
+    return out_dir / "config.yaml", out_dir / "lm.pth"

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from espnet2.fileio.datadir_writer import DatadirWriter
+from espnet2_jstar.bin.search_options import add_lm_arguments, lm_kwargs
 from espnet2_jstar.bin.jstar_inference import load_model
 from espnet2_jstar.decoding.cascade import CascadeDecoder
 from espnet2_jstar.decoding.streamer import JSTARStreamer
@@ -67,6 +68,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam_size", type=int, default=1, help="ASR beam (1 = greedy)")
     p.add_argument("--mt_beam_size", type=int, default=1, help="MT beam (1 = greedy)")
     p.add_argument("--max_sym_per_frame", type=int, default=3)
+    add_lm_arguments(p, ("asr",))
     p.add_argument("--num_threads", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
     return p
@@ -82,10 +84,11 @@ def main(argv=None):
     if model.slow_encoder is not None:
         logging.warning("the ASR model has a slow encoder: the streamer runs it (its compute "
                         "counts) although the cascade only uses the ASR head")
-    streamer = JSTARStreamer(model, TokenDecoder.from_train_args(train_args, "asr"),
-                             TokenDecoder.from_train_args(train_args, "st"),
+    asr_tok = TokenDecoder.from_train_args(train_args, "asr")
+    streamer = JSTARStreamer(model, asr_tok, TokenDecoder.from_train_args(train_args, "st"),
                              beam_size=args.beam_size, max_sym_per_frame=args.max_sym_per_frame,
-                             endpoint_seconds=args.endpoint_seconds)
+                             endpoint_seconds=args.endpoint_seconds,
+                             **lm_kwargs(args, {"asr": asr_tok}, device))
     translator = build_translator(args.mt_train_config, args.mt_model_file, device,
                                   args.mt_beam_size)
     cascade = CascadeDecoder(streamer, translator, chunk_seconds=args.chunk_seconds)

@@ -30,7 +30,7 @@ from typing import Optional
 import torch
 
 from espnet2.fileio.datadir_writer import DatadirWriter
-from espnet2_jstar.bin.search_options import add_search_arguments, search_kwargs
+from espnet2_jstar.bin.search_options import add_search_arguments, lm_kwargs, search_kwargs
 from espnet2_jstar.decoding.batch import JSTARSpeech2Text
 from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.tasks.jstar import JSTARTask
@@ -100,12 +100,13 @@ def main(argv=None):
     )
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    kw = {**search_kwargs(args), **lm_kwargs(args, {"asr": asr_tok, "st": st_tok}, device)}
     if args.mode == "streaming":
         from espnet2_jstar.decoding.streamer import JSTARStreamer
 
-        streamer = JSTARStreamer(model, asr_tok, st_tok, **search_kwargs(args))
+        streamer = JSTARStreamer(model, asr_tok, st_tok, **kw)
     else:
-        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, mode=args.mode, **search_kwargs(args))
+        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, mode=args.mode, **kw)
     tmp_jsonl = out / "tokens.jsonl.tmp"
     n = 0
     with DatadirWriter(out / "asr") as asr_w, DatadirWriter(out / "st") as st_w, \

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from espnet2_jstar.bin.search_options import add_search_arguments, search_kwargs
+from espnet2_jstar.bin.search_options import add_search_arguments, lm_kwargs, search_kwargs
 
 TAGS = {"<self>": "self", "<other>": "other"}
 
@@ -239,9 +239,9 @@ def run(args) -> int:
     from espnet2_jstar.decoding.text import TokenDecoder
 
     model, train_args = load_model(train_config, model_file, "cpu")
-    streamer = JSTARStreamer(model, TokenDecoder.from_train_args(train_args, "asr"),
-                             TokenDecoder.from_train_args(train_args, "st"),
-                             **search_kwargs(args))
+    toks = {h: TokenDecoder.from_train_args(train_args, h) for h in ("asr", "st")}
+    streamer = JSTARStreamer(model, toks["asr"], toks["st"], **search_kwargs(args),
+                             **lm_kwargs(args, toks, "cpu"))
     speech = check_audio(args.wav, x, sr, streamer.sample_rate, streamer.num_channels)
     caps = {"asr": Captions("asr", streamer.asr_tokens), "st": Captions("st", streamer.st_tokens)}
     printer = Printer(args.jsonl, args.width)

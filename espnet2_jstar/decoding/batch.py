@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 
+from espnet2_jstar.decoding.lm import LMFusion
 from espnet2_jstar.decoding.search import TransducerSearch
 from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.models.jstar_model import JSTARModel
@@ -58,6 +59,7 @@ class JSTARSpeech2Text:
         mode: "chunked" (same outputs as streaming) or "full" (full context).
         asr_tokens, st_tokens: Token decoders (ids -> pieces -> text).
         asr_blank_penalty, st_blank_penalty: Per head, subtracted from the blank logit; 0 = off.
+        asr_lm, st_lm: Per head, LM shallow fusion in beam search (:class:`LMFusion`).
     """
 
     def __init__(
@@ -70,6 +72,8 @@ class JSTARSpeech2Text:
         max_sym_per_frame: int = 3,
         asr_blank_penalty: float = 0.0,
         st_blank_penalty: float = 0.0,
+        asr_lm: Optional[LMFusion] = None,
+        st_lm: Optional[LMFusion] = None,
     ) -> None:
         if mode not in ("chunked", "full"):
             raise ValueError(f"mode must be 'chunked' or 'full', got {mode!r}")
@@ -78,11 +82,11 @@ class JSTARSpeech2Text:
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
         self.asr_search = TransducerSearch(
             model.asr_head.decoder, model.asr_head.joint_network, beam_size, max_sym_per_frame,
-            blank_penalty=asr_blank_penalty,
+            blank_penalty=asr_blank_penalty, lm=asr_lm,
         )
         self.st_search = TransducerSearch(
             model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame,
-            blank_penalty=st_blank_penalty,
+            blank_penalty=st_blank_penalty, lm=st_lm,
         )
 
     @torch.no_grad()

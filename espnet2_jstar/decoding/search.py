@@ -12,7 +12,7 @@ directly here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import torch
 
@@ -20,6 +20,9 @@ from espnet2.asr_transducer.beam_search_transducer import BeamSearchTransducer
 from espnet2.asr_transducer.decoder.abs_decoder import AbsDecoder
 from espnet2.asr_transducer.decoder.stateless_decoder import StatelessDecoder
 from espnet2.asr_transducer.joint_network import JointNetwork
+
+if TYPE_CHECKING:
+    from espnet2_jstar.decoding.lm import LMFusion
 
 
 def predictor_step(decoder: AbsDecoder, token: int, state: Any):
@@ -103,6 +106,9 @@ class TransducerSearch:
         blank_id: Blank index.
         blank_penalty: Subtracted from the blank logit, greedy and beam (0 = off);
             see :class:`BlankPenaltyJoint`.
+        lm: Shallow fusion in beam search: an ESPnet RNN LM over the head's token list
+            (see :mod:`espnet2_jstar.decoding.lm`); ESPnet's ``BeamSearchTransducer`` adds
+            ``lm.weight`` times its log-probabilities to each expansion. Needs beam_size > 1.
     """
 
     def __init__(
@@ -114,7 +120,11 @@ class TransducerSearch:
         search_type: str = "default",
         blank_id: int = 0,
         blank_penalty: float = 0.0,
+        lm: Optional["LMFusion"] = None,
     ) -> None:
+        if lm is not None and beam_size < 2:
+            raise ValueError("LM fusion lives in ESPnet's beam search: it needs beam_size > 1")
+        self.lm = lm
         self.decoder = decoder
         self.joint = (BlankPenaltyJoint(joint_network, blank_id, blank_penalty)
                       if blank_penalty else joint_network)
@@ -129,7 +139,8 @@ class TransducerSearch:
         if self.beam_size > 1:
             st.beam = BeamSearchTransducer(
                 self.decoder, self.joint, self.beam_size, search_type=self.search_type,
-                streaming=True,
+                streaming=True, lm=self.lm.lm if self.lm else None,
+                lm_weight=self.lm.weight if self.lm else 0.0,
             )
         else:
             st.dec_state = self.decoder.init_state(1)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from espnet2_jstar.decoding.batch import StreamResult
+from espnet2_jstar.decoding.lm import LMFusion
 from espnet2_jstar.decoding.search import SearchState, TransducerSearch
 from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.encoders.abs_encoder import EncoderState
@@ -91,12 +92,15 @@ class JSTARStreamer:
         endpoint_seconds: Trailing ASR silence (no token) that marks an endpoint.
         asr_blank_penalty, st_blank_penalty: Per head, subtracted from the blank logit
             (:class:`~espnet2_jstar.decoding.search.BlankPenaltyJoint`); 0 = off.
+        asr_lm, st_lm: Per head, LM shallow fusion in beam search
+            (:class:`~espnet2_jstar.decoding.lm.LMFusion`); None = off.
     """
 
     def __init__(self, model: JSTARModel, asr_tokens: TokenDecoder, st_tokens: TokenDecoder,
                  beam_size: int = 1, max_sym_per_frame: int = 3,
                  endpoint_seconds: float = 0.8, asr_blank_penalty: float = 0.0,
-                 st_blank_penalty: float = 0.0) -> None:
+                 st_blank_penalty: float = 0.0, asr_lm: Optional[LMFusion] = None,
+                 st_lm: Optional[LMFusion] = None) -> None:
         self.model = model.eval()
         fe = model.frontend
         if fe is None or not hasattr(fe, "hop_length"):
@@ -109,10 +113,10 @@ class JSTARStreamer:
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
         self.asr_search = TransducerSearch(model.asr_head.decoder, model.asr_head.joint_network,
                                            beam_size, max_sym_per_frame,
-                                           blank_penalty=asr_blank_penalty)
+                                           blank_penalty=asr_blank_penalty, lm=asr_lm)
         self.st_search = TransducerSearch(model.st_head.decoder, model.st_head.joint_network,
                                           beam_size, max_sym_per_frame,
-                                          blank_penalty=st_blank_penalty)
+                                          blank_penalty=st_blank_penalty, lm=st_lm)
         self.endpoint_seconds = endpoint_seconds
         fast = model.fast_encoder
         self.fast_frame_seconds = fast.subsampling_factor * self.hop / self.sample_rate

@@ -6,6 +6,7 @@ import sys
 import pytest
 import yaml
 
+from jstar_testutil import write_rnn_lm
 from toydata import make_toy_dataset
 
 CONF = {
@@ -105,6 +106,33 @@ def test_st_blank_penalty_reaches_the_st_head_only(trained):
     assert any(out["plain"]["st"])
     assert not any(out["silenced"]["st"])  # a blank that always loses: no ST token at all
     assert out["silenced"]["asr"] == out["plain"]["asr"]
+
+
+def test_lm_options_reach_their_head(trained):
+    """--st_lm_* load an LM for the ST head only (the fusion itself: tests/decoding/test_lm.py;
+    this untrained toy emits nothing under ESPnet's beam search, so outputs cannot show it);
+    an LM over another token list is refused, naming the file and the head."""
+    tmp, root = trained
+    tokens = (root / "bpe/tokens.txt").read_text(encoding="utf-8").splitlines()
+    config, pth = write_rnn_lm(tmp / "lm", tokens)
+    base = ["-m", "espnet2_jstar.bin.jstar_inference",
+            "--jstar_train_config", str(tmp / "exp/config.yaml"),
+            "--jstar_model_file", str(tmp / "exp/valid.loss.best.pth"),
+            "--data_path_and_name_and_type", f"{root}/wav.scp,speech,sound", "--mode", "chunked",
+            "--beam_size", "2"]
+    p = py(*base, "--output_dir", str(tmp / "dec_lm"), "--st_lm_file", str(pth),
+           "--st_lm_train_config", str(config), "--st_lm_weight", "0.5")
+    assert f"st head: shallow fusion with the LM {pth} (weight 0.5" in p.stderr
+    assert "asr head: shallow fusion" not in p.stderr
+    assert len((tmp / "dec_lm/st/text").read_text().splitlines()) == 4
+    short_config, short_pth = write_rnn_lm(tmp / "lm_short", tokens[:-1])
+    p = subprocess.run([sys.executable, *base, "--output_dir", str(tmp / "dec_lm_bad"),
+                        "--asr_lm_file", str(short_pth), "--asr_lm_train_config",
+                        str(short_config)],
+                       capture_output=True, text=True)
+    assert p.returncode != 0
+    assert f"{short_pth}: the LM's token list ({len(tokens) - 1} entries) differs from the asr " \
+        f"head's ({len(tokens)})" in p.stderr
 
 
 def test_wrong_sample_rate_is_reported_before_training(trained, tmp_path):
