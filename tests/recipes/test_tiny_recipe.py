@@ -32,6 +32,13 @@ def run(tmp, *args, check=True, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, check=check, **kw)
 
 
+def decode_commands(exp):
+    """The transducer decodings recorded in ``exp/commands.txt`` (JSTAR, MT alone, cascade)."""
+    modules = ("jstar_inference", "mt_inference", "cascade_inference")
+    return [c for c in (exp / "commands.txt").read_text().splitlines()
+            if any(f".{m} " in c for m in modules)]
+
+
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
@@ -75,8 +82,7 @@ def test_every_stage_produced_outputs(recipe):
     options = (tmp / "exp/run_options.txt").read_text().splitlines()
     beam = dict(line.split("=", 1) for line in options)["beam_size"]
     assert beam == "1"
-    decodes = [c for c in cmds.splitlines() if ".jstar_inference" in c or ".mt_inference" in c
-               or ".cascade_inference" in c]
+    decodes = decode_commands(tmp / "exp")
     assert len(decodes) == 5 and all(f"--beam_size {beam} " in c for c in decodes), decodes
     assert all(f"--mt_beam_size {beam} " in c for c in decodes if ".cascade_inference" in c)
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
@@ -263,8 +269,7 @@ def test_no_bridge_ablation(recipe, tmp_path):
             "--beam_size", "2", check=False)
     assert p.returncode == 0, p.stderr[-3000:]
     # a --beam_size other than the template's default (1) reaches the searches
-    decodes = [c for c in (exp / "commands.txt").read_text().splitlines()
-               if ".jstar_inference" in c or ".mt_inference" in c]
+    decodes = decode_commands(exp)
     assert len(decodes) == 2 and all("--beam_size 2 " in c for c in decodes), decodes
     assert not (exp / "mt_char").exists()
     mt_lines = [c for c in (exp / "commands.txt").read_text().splitlines() if "--resume true" in c
