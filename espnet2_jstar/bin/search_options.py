@@ -28,6 +28,10 @@ def add_lm_arguments(p: argparse.ArgumentParser, heads=("asr", "st")) -> None:
                        help="its config.yaml (default: the one beside the .pth)")
         p.add_argument(f"--{h}_lm_weight", type=float, default=0.3,
                        help="shallow-fusion weight of that LM")
+        p.add_argument(f"--{h}_lm_token_reward", type=float, default=0.0,
+                       help="with that LM: added to the score of each emitted token, at "
+                            "most cancelling the LM's penalty (fusion alone shortens the "
+                            "output)")
 
 
 def search_kwargs(args: argparse.Namespace) -> Dict[str, float]:
@@ -51,5 +55,6 @@ def lm_kwargs(args: argparse.Namespace, tokens: Dict[str, object], device: str =
     return {f"{h}_lm": load_lm_fusion(getattr(args, f"{h}_lm_train_config"),
                                       getattr(args, f"{h}_lm_file"),
                                       getattr(args, f"{h}_lm_weight"),
-                                      tok.converter.token_list, h, device)
+                                      tok.converter.token_list, h, device,
+                                      getattr(args, f"{h}_lm_token_reward"))
             for h, tok in tokens.items()}

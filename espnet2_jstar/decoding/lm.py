@@ -8,6 +8,11 @@ module only loads the LM and checks that it speaks the head's vocabulary, becaus
 indexes the LM's output with the transducer's token ids and would silently fuse garbage if
 the two token lists differed. Only RNN LMs are supported (ESPnet's transducer search asserts
 ``rnn_type``).
+
+ESPnet's transducer search has no length reward, and fused LM log-probabilities only ever
+lower a hypothesis' score, so fusion shortens the output (TUNING_mini.md §18).
+:class:`RewardedLM` adds the usual counterweight, a constant per emitted token, by shifting
+the LM's scores, so that ESPnet's search itself stays unchanged.
 """
 
 from __future__ import annotations
@@ -26,10 +31,53 @@ class LMFusion:
     Attributes:
         lm: ESPnet RNN LM (``SequentialRNNLM``: ``score``/``batch_score``/``zero_state``).
         weight: Added log-probability scale (ESPnet's ``lm_weight``).
+        token_reward: Added to the score of each emitted token, up to the LM's penalty for
+            it (0 = none; see :class:`RewardedLM`).
     """
 
     lm: torch.nn.Module
     weight: float
+    token_reward: float = 0.0
+
+    def search_lm(self) -> torch.nn.Module:
+        """The module to give ESPnet's search: the LM, or a :class:`RewardedLM` around it."""
+        if not self.token_reward:
+            return self.lm
+        return RewardedLM(self.lm, self.token_reward / self.weight)
+
+
+class RewardedLM(torch.nn.Module):
+    """An ESPnet RNN LM whose scores are all raised by a constant, capped at 0.
+
+    ESPnet's search adds ``lm_weight * score[token]`` for each emitted token, so a shift of
+    ``reward / lm_weight`` adds ``reward`` per token. The cap makes the reward at most cancel
+    the LM's penalty, never turn it into a gain: ESPnet's default search expands a frame until
+    the best unfinished hypothesis scores below the kept ones, which never happens if tokens
+    can raise a score, and the search would not end. Written here because ESPnet's transducer
+    search has no length reward. Only the three methods that the search calls are wrapped.
+
+    Args:
+        lm: ESPnet RNN LM.
+        shift: Added to every log-probability it returns.
+    """
+
+    def __init__(self, lm: torch.nn.Module, shift: float) -> None:
+        super().__init__()
+        self.lm, self.shift = lm, float(shift)
+        self.rnn_type = lm.rnn_type
+
+    def zero_state(self):
+        return self.lm.zero_state()
+
+    def score(self, y, state, x):
+        """``lm.score`` shifted and capped. Returns (scores (V,), state)."""
+        logp, state = self.lm.score(y, state, x)
+        return (logp + self.shift).clamp(max=0.0), state
+
+    def batch_score(self, ys, states, xs):
+        """``lm.batch_score`` shifted and capped. Returns (scores (N, V), states)."""
+        logp, states = self.lm.batch_score(ys, states, xs)
+        return (logp + self.shift).clamp(max=0.0), states
 
 
 def load_lm_fusion(
@@ -39,6 +87,7 @@ def load_lm_fusion(
     token_list: Sequence[str],
     head: str,
     device: str = "cpu",
+    token_reward: float = 0.0,
 ) -> Optional[LMFusion]:
     """Load an ESPnet LM for fusion into one head, or None when no model file is given.
 
@@ -49,6 +98,7 @@ def load_lm_fusion(
         token_list: The head's token list; the LM's must be identical.
         head: "asr" or "st", for messages.
         device: Torch device.
+        token_reward: Added per emitted token (see :class:`RewardedLM`).
 
     Raises:
         ValueError: Weight not positive, not an RNN LM, or a token list that differs (the
@@ -76,5 +126,6 @@ def load_lm_fusion(
             f"{token_list[i] if i < len(token_list) else '<end>'!r}"
         )
     logging.info(f"{head} head: shallow fusion with the LM {model_file} (weight {weight}, "
-                 f"{sum(p.numel() for p in lm.parameters())} parameters)")
-    return LMFusion(lm=lm, weight=float(weight))
+                 f"token reward {token_reward}, {sum(p.numel() for p in lm.parameters())} "
+                 "parameters)")
+    return LMFusion(lm=lm, weight=float(weight), token_reward=float(token_reward))

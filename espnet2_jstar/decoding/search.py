@@ -139,7 +139,7 @@ class TransducerSearch:
         if self.beam_size > 1:
             st.beam = BeamSearchTransducer(
                 self.decoder, self.joint, self.beam_size, search_type=self.search_type,
-                streaming=True, lm=self.lm.lm if self.lm else None,
+                streaming=True, lm=self.lm.search_lm() if self.lm else None,
                 lm_weight=self.lm.weight if self.lm else 0.0,
             )
         else:

@@ -6,7 +6,7 @@ import torch
 from espnet2.asr_transducer.decoder.stateless_decoder import StatelessDecoder
 from espnet2.asr_transducer.joint_network import JointNetwork
 from espnet2.lm.seq_rnn_lm import SequentialRNNLM
-from espnet2_jstar.decoding.lm import LMFusion, load_lm_fusion
+from espnet2_jstar.decoding.lm import LMFusion, RewardedLM, load_lm_fusion
 from espnet2_jstar.decoding.search import TransducerSearch
 from jstar_testutil import write_rnn_lm
 
@@ -92,3 +92,30 @@ def test_load_without_a_file_or_with_a_bad_weight(lm_files):
     assert load_lm_fusion(None, None, 0.3, TOKENS, "asr") is None
     with pytest.raises(ValueError, match="--st_lm_weight must be > 0"):
         load_lm_fusion(str(config), str(pth), 0.0, TOKENS, "st")
+
+
+def test_token_reward_shifts_the_lm_scores_up_to_zero():
+    lm = favouring_lm(FAVOURED)
+    assert LMFusion(lm, weight=0.5).search_lm() is lm
+    rewarded = LMFusion(lm, weight=0.5, token_reward=2.0).search_lm()
+    assert isinstance(rewarded, RewardedLM) and rewarded.shift == 4.0
+    assert rewarded.rnn_type == lm.rnn_type
+    y = torch.tensor([V - 1, 2])
+    plain, _ = lm.score(y, None, None)
+    shifted, _ = rewarded.score(y, None, None)
+    assert torch.allclose(shifted, (plain + 4.0).clamp(max=0.0))
+    assert shifted.max() == 0.0 and shifted.min() < -30  # capped; unlikely tokens stay unlikely
+    ys = torch.tensor([[V - 1, 2], [V - 1, 3]])
+    states = [lm.zero_state(), lm.zero_state()]
+    bplain, _ = lm.batch_score(ys, states, None)
+    bshift, _ = rewarded.batch_score(ys, states, None)
+    assert torch.allclose(bshift, (bplain + 4.0).clamp(max=0.0))
+
+
+def test_search_uses_the_rewarded_lm_and_a_huge_reward_still_ends(head):
+    dec, joint, _ = head
+    fusion = LMFusion(favouring_lm(2), weight=0.5, token_reward=1e4)
+    beam = TransducerSearch(dec, joint, beam_size=2, lm=fusion).init_state().beam
+    assert isinstance(beam.lm, RewardedLM) and beam.lm.lm is fusion.lm
+    # with the cap a token never raises a score, so ESPnet's frame loop terminates
+    assert decode(head, fusion) == [2]
