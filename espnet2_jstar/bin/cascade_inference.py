@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 from espnet2.fileio.datadir_writer import DatadirWriter
-from espnet2_jstar.bin.search_options import add_lm_arguments, lm_kwargs
 from espnet2_jstar.bin.jstar_inference import load_model
+from espnet2_jstar.bin.search_options import add_lm_arguments, lm_kwargs
 from espnet2_jstar.decoding.cascade import CascadeDecoder
 from espnet2_jstar.decoding.streamer import JSTARStreamer
 from espnet2_jstar.decoding.text import TokenDecoder

@@ -11,8 +11,9 @@ the two token lists differed. Only RNN LMs are supported (ESPnet's transducer se
 
 ESPnet's transducer search has no length reward, and fused LM log-probabilities only ever
 lower a hypothesis' score, so fusion shortens the output (TUNING_mini.md §18).
-:class:`RewardedLM` adds the usual counterweight, a constant per emitted token, by shifting
-the LM's scores, so that ESPnet's search itself stays unchanged.
+:class:`RewardedLM` adds the usual counterweight, a constant per emitted token (capped so that
+it at most cancels the LM's penalty), by shifting the LM's scores, so that ESPnet's search
+itself stays unchanged.
 """
 
 from __future__ import annotations
