@@ -124,7 +124,9 @@ class TransducerSearch:
     ) -> None:
         if lm is not None and beam_size < 2:
             raise ValueError("LM fusion lives in ESPnet's beam search: it needs beam_size > 1")
-        self.lm = lm
+        # what ESPnet's search gets, built once (not per stream): the LM or its rewarded wrapper
+        self.beam_lm = lm.search_lm() if lm is not None else None
+        self.lm_weight = lm.weight if lm is not None else 0.0
         self.decoder = decoder
         self.joint = (BlankPenaltyJoint(joint_network, blank_id, blank_penalty)
                       if blank_penalty else joint_network)
@@ -139,8 +141,7 @@ class TransducerSearch:
         if self.beam_size > 1:
             st.beam = BeamSearchTransducer(
                 self.decoder, self.joint, self.beam_size, search_type=self.search_type,
-                streaming=True, lm=self.lm.search_lm() if self.lm else None,
-                lm_weight=self.lm.weight if self.lm else 0.0,
+                streaming=True, lm=self.beam_lm, lm_weight=self.lm_weight,
             )
         else:
             st.dec_state = self.decoder.init_state(1)
