@@ -114,8 +114,7 @@ def write_rnn_lm(out_dir: Path, tokens: List[str]):
         "--output_dir", str(out_dir),
     ]))
     conf["token_list"] = list(tokens)
-    model = LMTask.build_model(argparse.Namespace(**conf))
-    conf["token_list"] = list(tokens)  # build_model may rewrite it
+    model = LMTask.build_model(argparse.Namespace(**conf))  # its own namespace: conf unchanged
     (out_dir / "config.yaml").write_text(yaml.safe_dump(conf), encoding="utf-8")
     torch.save(model.state_dict(), out_dir / "lm.pth")
     return out_dir / "config.yaml", out_dir / "lm.pth"
