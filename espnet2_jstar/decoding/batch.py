@@ -80,14 +80,10 @@ class JSTARSpeech2Text:
         self.model = model.eval()
         self.mode = mode
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
-        self.asr_search = TransducerSearch(
-            model.asr_head.decoder, model.asr_head.joint_network, beam_size, max_sym_per_frame,
-            blank_penalty=asr_blank_penalty, lm=asr_lm,
-        )
-        self.st_search = TransducerSearch(
-            model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame,
-            blank_penalty=st_blank_penalty, lm=st_lm,
-        )
+        self.asr_search = TransducerSearch.for_head(model.asr_head, beam_size, max_sym_per_frame,
+                                                    asr_blank_penalty, asr_lm)
+        self.st_search = TransducerSearch.for_head(model.st_head, beam_size, max_sym_per_frame,
+                                                   st_blank_penalty, st_lm)
 
     @torch.no_grad()
     def __call__(self, speech) -> Dict[str, StreamResult]:

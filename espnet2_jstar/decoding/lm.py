@@ -40,6 +40,11 @@ class LMFusion:
     weight: float
     token_reward: float = 0.0
 
+    def __post_init__(self) -> None:
+        # a zero weight fuses nothing, and the reward is carried as reward / weight
+        if not self.weight > 0:
+            raise ValueError(f"LM fusion weight must be > 0, got {self.weight}")
+
     def search_lm(self) -> torch.nn.Module:
         """The module to give ESPnet's search: the LM, or a :class:`RewardedLM` around it."""
         if not self.token_reward:

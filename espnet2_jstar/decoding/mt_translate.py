@@ -120,9 +120,7 @@ class MTTranslator:
         args = _preprocess_args(train_args)
         self.preprocess = MTTask.build_preprocess_fn(args, train=False)
         self.tgt = TokenDecoder(model.token_list, args.token_type, args.bpemodel)
-        self.search = TransducerSearch(
-            model.st_head.decoder, model.st_head.joint_network, beam_size, max_sym_per_frame
-        )
+        self.search = TransducerSearch.for_head(model.st_head, beam_size, max_sym_per_frame)
         self._tag_ids = {t: model.token_list.index(t) for t in self.tags if t in model.token_list}
         self._tag_set = set(self._tag_ids.values())
 

@@ -135,6 +135,20 @@ class TransducerSearch:
         self.search_type = search_type
         self.blank_id = blank_id
 
+    @classmethod
+    def for_head(cls, head, beam_size: int = 1, max_sym_per_frame: int = 3,
+                 blank_penalty: float = 0.0,
+                 lm: Optional["LMFusion"] = None) -> "TransducerSearch":
+        """The search for one of a model's transducer heads.
+
+        Args:
+            head: A head with ``decoder`` (predictor) and ``joint_network`` (joiner), e.g.
+                ``model.asr_head`` or ``model.st_head``.
+            beam_size, max_sym_per_frame, blank_penalty, lm: As in the constructor.
+        """
+        return cls(head.decoder, head.joint_network, beam_size, max_sym_per_frame,
+                   blank_penalty=blank_penalty, lm=lm)
+
     def init_state(self, device: torch.device = torch.device("cpu")) -> SearchState:
         self.decoder.set_device(device)
         st = SearchState()

@@ -111,12 +111,10 @@ class JSTARStreamer:
         self.sample_rate = int(getattr(fe, "fs", 16000))
         self.num_channels = getattr(fe, "num_channels", None)
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
-        self.asr_search = TransducerSearch(model.asr_head.decoder, model.asr_head.joint_network,
-                                           beam_size, max_sym_per_frame,
-                                           blank_penalty=asr_blank_penalty, lm=asr_lm)
-        self.st_search = TransducerSearch(model.st_head.decoder, model.st_head.joint_network,
-                                          beam_size, max_sym_per_frame,
-                                          blank_penalty=st_blank_penalty, lm=st_lm)
+        self.asr_search = TransducerSearch.for_head(model.asr_head, beam_size, max_sym_per_frame,
+                                                    asr_blank_penalty, asr_lm)
+        self.st_search = TransducerSearch.for_head(model.st_head, beam_size, max_sym_per_frame,
+                                                   st_blank_penalty, st_lm)
         self.endpoint_seconds = endpoint_seconds
         fast = model.fast_encoder
         self.fast_frame_seconds = fast.subsampling_factor * self.hop / self.sample_rate

@@ -92,6 +92,9 @@ def test_load_without_a_file_or_with_a_bad_weight(lm_files):
     assert load_lm_fusion(None, None, 0.3, TOKENS, "asr") is None
     with pytest.raises(ValueError, match="--st_lm_weight must be > 0"):
         load_lm_fusion(str(config), str(pth), 0.0, TOKENS, "st")
+    # built directly, too: a zero weight would divide the token reward by zero
+    with pytest.raises(ValueError, match="weight must be > 0, got 0"):
+        LMFusion(favouring_lm(FAVOURED), weight=0, token_reward=1.0)
 
 
 def test_token_reward_shifts_the_lm_scores_up_to_zero():

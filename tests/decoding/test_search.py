@@ -1,4 +1,4 @@
-"""TransducerSearch: the blank penalty (greedy and ESPnet beam search)."""
+"""TransducerSearch: the blank penalty (greedy and ESPnet beam search) and for_head."""
 
 import pytest
 import torch
@@ -65,3 +65,13 @@ def test_zero_penalty_keeps_the_plain_joiner(head, beam):
 def test_penalty_increases_greedy_output(head):
     counts = [len(run(head, 1, p, max_sym=3)) for p in (-2.0, 0.0, 2.0, 6.0)]
     assert counts == sorted(counts) and counts[-1] > counts[0]
+
+
+def test_for_head_reads_the_heads_predictor_and_joiner(head):
+    dec, joint, _ = head
+    model_head = torch.nn.Module()
+    model_head.decoder, model_head.joint_network = dec, joint
+    search = TransducerSearch.for_head(model_head, beam_size=3, max_sym_per_frame=2,
+                                       blank_penalty=1.0)
+    assert search.decoder is dec and search.joint.joint is joint
+    assert (search.beam_size, search.max_sym, search.joint.penalty) == (3, 2, 1.0)
