@@ -39,6 +39,7 @@ setup(
             "jstar-stream=espnet2_jstar.bin.jstar_stream:main",
             "jstar-mt-train=espnet2_jstar.bin.mt_train:main",
             "jstar-score=espnet2_jstar.bin.jstar_score:main",
+            "jstar-compare=espnet2_jstar.bin.jstar_compare:main",
         ]
     },
 )

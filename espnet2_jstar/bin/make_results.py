@@ -8,8 +8,10 @@ Usage:
 One row per score file (system), in the order given: WER, SA-WER, BLEU, chrF,
 speaker-tag accuracy (ASR, ST), first-token latency (ASR, ST), LAAL of ST (ideal and
 computation-aware), end offset (ASR, ST), RTF and thread count; then, per test set, the
-ASR WER by condition of the systems whose scores hold a ``wer_breakdown``, the sacrebleu
-signatures and, if given, the exact commands. ``parse_results_table`` reads the table
+ASR WER by condition of the systems whose scores hold a ``wer_breakdown``, per test set a
+paired bootstrap comparison against the cascade (``--bootstrap`` draws, 0 = none; it reads
+the decode and data directories named in the score files), the sacrebleu signatures and, if
+given, the exact commands. ``parse_results_table`` reads the table
 back (used by CI).
 """
 
@@ -21,6 +23,7 @@ import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from espnet2_jstar.metrics.breakdown import comparison_table
+from espnet2_jstar.metrics.readers import ScoringInputError
 
 MISSING = "-"
 
@@ -92,7 +95,8 @@ def load_scores(paths: Sequence[str]) -> List[Dict]:
 
 
 def results_markdown(
-    scores: Sequence[Dict], title: str = "Results", commands: Optional[str] = None
+    scores: Sequence[Dict], title: str = "Results", commands: Optional[str] = None,
+    bootstrap: int = 0,
 ) -> str:
     """Render the RESULTS.md text.
 
@@ -100,6 +104,7 @@ def results_markdown(
         scores: Score dicts (``jstar_score`` output), one per system.
         title: Heading of the page.
         commands: Exact commands that produced the results, or None.
+        bootstrap: Draws of the paired bootstrap section (0 = no section).
 
     Returns:
         The Markdown text.
@@ -111,7 +116,8 @@ def results_markdown(
         cells = [str(s["system"]).replace("|", "/")]
         cells += [_fmt(get(s), spec) for _, get, spec in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", DEFINITIONS] + breakdown_lines(scores) + ["", "## sacrebleu signatures", ""]
+    lines += ["", DEFINITIONS] + breakdown_lines(scores) + significance_lines(scores, bootstrap)
+    lines += ["", "## sacrebleu signatures", ""]
     sigs: Dict[Tuple[str, str], List[str]] = {}
     for s in scores:
         st = s.get("st") or {}
@@ -142,6 +148,44 @@ def breakdown_lines(scores: Sequence[Dict]) -> List[str]:
     lines = ["", "## WER by condition", "", BREAKDOWN_NOTE] if by_set else []
     for test_set, named in by_set.items():
         lines += ["", f"### {test_set or 'all sets'}", "", comparison_table(named).rstrip("\n")]
+    return lines
+
+
+SIGNIFICANCE_NOTE = """\
+Score ± half-width of its 95 % bootstrap interval over the set's utterances, and the p-value
+of the paired bootstrap test against the first row (`jstar_compare`,
+`metrics/significance.py`; BLEU and chrF through sacrebleu's `--paired-bs`). Slow-chunk
+sweep rows are left out."""
+
+
+def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:
+    """The "paired bootstrap" section: per test set, the systems that have a decode
+    directory, the cascade (when there is one) first as the baseline."""
+    from pathlib import Path
+
+    from espnet2_jstar.bin.jstar_compare import compare_dirs, table_lines
+
+    by_set: Dict[str, List[Dict]] = {}
+    for s in scores:
+        name = str(s["system"])
+        if n_samples > 0 and s.get("decode_dir") and s.get("data_dir") and not _SWEEP.match(name):
+            m = _NAMED_SET.match(name)
+            by_set.setdefault(m["set"] if m else "", []).append(s)
+    lines = []
+    for test_set, group in by_set.items():
+        group = sorted(group, key=lambda s: not str(s["system"]).startswith("cascade"))
+        if len(group) < 2:
+            continue
+        systems = [(str(s["system"]), Path(s["decode_dir"])) for s in group]
+        if not lines:
+            lines = ["", "## Paired bootstrap", "", SIGNIFICANCE_NOTE]
+        try:
+            comparison = compare_dirs(Path(group[0]["data_dir"]), systems, n_samples)
+        except (FileNotFoundError, ScoringInputError) as e:  # score files moved elsewhere
+            lines += ["", f"### {test_set or 'all sets'}", "", f"(not computed: {e})"]
+            continue
+        lines += ["", f"### {test_set or 'all sets'} ({comparison['utts']} utterances, "
+                      f"{n_samples} draws)", ""] + table_lines([n for n, _ in systems], comparison)
     return lines
 
 
@@ -268,6 +312,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="Results", help="page heading")
     p.add_argument("--commands_file", default=None, help="file with the exact commands run")
     p.add_argument("--plot", default=None, help="also write a LAAL-vs-BLEU plot (PNG)")
+    p.add_argument("--bootstrap", type=int, default=1000,
+                   help="draws of the paired bootstrap section (0 = none)")
     return p
 
 
@@ -279,7 +325,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.commands_file:
         with open(args.commands_file, encoding="utf-8") as f:
             commands = f.read()
-    text = results_markdown(scores, args.title, commands)
+    text = results_markdown(scores, args.title, commands, args.bootstrap)
     tmp = f"{args.out}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)

@@ -65,7 +65,9 @@ def _check_reference(
             )
 
 
-def _read_hyps(path: Path, utts: Sequence[str]) -> tuple:
+def read_hyps(path: Path, utts: Sequence[str]) -> tuple:
+    """Hypotheses of ``utts`` from a Kaldi text file; a missing one is "" (warned), an extra
+    one an error naming the file and the utterance. Returns (hyps, missing ids)."""
     hyps = read_text(path, allow_empty=True)
     known = set(utts)
     extra = [u for u in hyps if u not in known]
@@ -174,7 +176,7 @@ def score_decode_dir(
             odd = sorted(set(utts) ^ set(ref_map))[0]
             raise ScoringInputError(f"{ref_path}: utterance {odd}: in one of src_text/text only")
         refs = [ref_map[u] for u in utts]
-        hyps, missing = _read_hyps(hyp_path, utts)
+        hyps, missing = read_hyps(hyp_path, utts)
         res: Dict[str, object] = {"hyp_file": str(hyp_path), "missing_utts": missing}
         if stream == "asr":
             res.update(wer(hyps, refs, tags))

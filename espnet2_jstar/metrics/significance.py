@@ -1,0 +1,136 @@
+"""Paired bootstrap comparison of systems on one test set: BLEU/chrF (sacrebleu) and WER.
+
+On the mini corpus a test set has 100 conversations, and the 95 % interval of one system's
+BLEU spans about ±4 points (TUNING_mini.md §19): a table of point scores alone invites
+reading noise as progress. BLEU and chrF use sacrebleu's own paired bootstrap
+(``sacrebleu.significance.PairedTest``, the test of ``sacrebleu --paired-bs``), on the
+speaker-tag-stripped text that :func:`espnet2_jstar.metrics.quality.bleu_chrf` scores.
+sacrebleu has no WER, so the WER test is written here, the same way: utterances resampled
+with replacement (the same draws for every system), corpus WER per draw, the 95 % interval
+from the 2.5th and 97.5th percentiles (sacrebleu's ``estimate_ci``), and the p-value of the
+absolute difference to the baseline against its centred bootstrap distribution
+(sacrebleu's ``_paired_bs_test``, after Moses' ``bootstrap-hypothesis-difference-significance.pl``).
+Both use the seed in ``SACREBLEU_SEED`` (sacrebleu's default 12345).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import editdistance
+import numpy as np
+
+from espnet2_jstar.metrics.text import SPEAKER_TAGS, strip_tags
+
+
+@dataclass
+class Compared:
+    """One system's score for one metric, as compared with the baseline.
+
+    Attributes:
+        system: System name.
+        metric: "WER", "BLEU" or "chrF".
+        score: The score on the whole set.
+        mean: Mean over the bootstrap draws.
+        ci: Half-width of the 95 % interval over the draws.
+        p_value: Paired test against the baseline (None for the baseline itself).
+    """
+
+    system: str
+    metric: str
+    score: float
+    mean: float
+    ci: float
+    p_value: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, object]:
+        return asdict(self)
+
+
+def _seed() -> Optional[int]:
+    seed = os.environ.get("SACREBLEU_SEED", "12345")
+    return None if seed.lower() == "none" else int(seed)
+
+
+def _interval(scores: np.ndarray) -> Tuple[float, float]:
+    """Mean and half-width of the 95 % interval (sacrebleu's ``estimate_ci``)."""
+    s = np.sort(scores)
+    lo = len(s) // 40
+    return float(s.mean()), float(0.5 * (s[len(s) - lo - 1] - s[lo]))
+
+
+def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
+    """sacrebleu's paired bootstrap p-value for an observed absolute difference."""
+    diffs = np.abs(sys_ - base)
+    return float((np.sum(diffs - diffs.mean() > observed) + 1) / (len(diffs) + 1))
+
+
+def _check(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[str]) -> None:
+    if len(named_hyps) < 2:
+        raise ValueError("a comparison needs a baseline and at least one system")
+    for name, hyps in named_hyps:
+        if len(hyps) != len(refs):
+            raise ValueError(f"{name}: {len(hyps)} hypotheses but {len(refs)} references")
+
+
+def compare_wer(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[str],
+                n_samples: int = 1000, tags: Sequence[str] = SPEAKER_TAGS) -> List[Compared]:
+    """Paired bootstrap of corpus WER (tags stripped), the first system being the baseline.
+
+    Args:
+        named_hyps: [(name, hypotheses parallel to refs)], baseline first.
+        refs: Reference SOT strings.
+        n_samples: Bootstrap draws.
+        tags: The speaker tags.
+
+    Returns:
+        One :class:`Compared` per system, in input order.
+    """
+    _check(named_hyps, refs)
+    ref_words = [strip_tags(r, tags).split() for r in refs]
+    lengths = np.array([len(r) for r in ref_words], dtype=np.float64)
+    idx = np.random.default_rng(_seed()).choice(len(refs), size=(n_samples, len(refs)))
+    out, base_draws = [], None
+    for name, hyps in named_hyps:
+        errors = np.array([editdistance.eval(strip_tags(h, tags).split(), r)
+                           for h, r in zip(hyps, ref_words)], dtype=np.float64)
+        score = 100.0 * errors.sum() / max(lengths.sum(), 1.0)
+        draws = 100.0 * errors[idx].sum(1) / np.maximum(lengths[idx].sum(1), 1.0)
+        mean, ci = _interval(draws)
+        p = None
+        if base_draws is None:
+            base_draws, base_score = draws, score
+        else:
+            p = _p_value(base_draws, draws, abs(score - base_score))
+        out.append(Compared(name, "WER", float(score), mean, ci, p))
+    return out
+
+
+def compare_bleu_chrf(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[str],
+                      n_samples: int = 1000,
+                      tags: Sequence[str] = SPEAKER_TAGS) -> Tuple[List[Compared], Dict[str, str]]:
+    """sacrebleu's paired bootstrap of BLEU and chrF (tags stripped), baseline first.
+
+    Returns:
+        ([Compared] for BLEU then chrF, system by system in input order),
+        {metric: sacrebleu signature with the bootstrap's seed and draws}.
+    """
+    from sacrebleu.metrics import BLEU, CHRF
+    from sacrebleu.significance import PairedTest
+
+    _check(named_hyps, refs)
+    systems = [(name, [strip_tags(h, tags) for h in hyps]) for name, hyps in named_hyps]
+    test = PairedTest(systems, {"BLEU": BLEU(), "chrF": CHRF()},
+                      [[strip_tags(r, tags) for r in refs]], test_type="bs",
+                      n_samples=n_samples)
+    signatures, scores = test()
+    # sacrebleu keys its results by the metric's own name ("chrF2" for chrF at beta 2)
+    out, sigs = [], {}
+    for metric, key in zip(("BLEU", "chrF"), [k for k in scores if k != "System"]):
+        sigs[metric] = str(signatures[key])
+        for name, res in zip(scores["System"], scores[key]):
+            out.append(Compared(name, metric, float(res.score), float(res.mean),
+                                float(res.ci), res.p_value))
+    return out, sigs
