@@ -103,6 +103,11 @@ def test_results_table_parses(recipe):
     assert "| grouping | group | segments | cascade | jstar |" in section
     for grouping in ("speaker", "lang", "tts_engine", "snr_db"):
         assert f"| {grouping} |" in section, grouping
+    # and compares every system with the cascade by paired bootstrap
+    boot = text[text.index("## Paired bootstrap"):text.index("## sacrebleu")]
+    boot_rows = [line for line in boot.splitlines() if line.startswith("| ")]
+    assert boot_rows[1].startswith("| cascade (test) |") and "(baseline)" in boot_rows[1]
+    assert any(r.startswith("| jstar (test) |") and "(p = " in r for r in boot_rows)
 
 
 def test_rerun_skips_finished_stages(recipe):
