@@ -11,8 +11,7 @@ computation-aware), end offset (ASR, ST), RTF and thread count; then, per test s
 ASR WER by condition of the systems whose scores hold a ``wer_breakdown``, per test set a
 paired bootstrap comparison against the cascade (``--bootstrap`` draws, 0 = none; it reads
 the decode and data directories named in the score files), the sacrebleu signatures and, if
-given, the exact commands. ``parse_results_table`` reads the table
-back (used by CI).
+given, the exact commands. ``parse_results_table`` reads the table back (used by CI).
 """
 
 import argparse
@@ -20,8 +19,10 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from espnet2_jstar.bin.jstar_compare import compare_dirs, table_lines
 from espnet2_jstar.metrics.breakdown import comparison_table
 from espnet2_jstar.metrics.readers import ScoringInputError
 
@@ -161,10 +162,6 @@ sweep rows are left out."""
 def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:
     """The "paired bootstrap" section: per test set, the systems that have a decode
     directory, the cascade (when there is one) first as the baseline."""
-    from pathlib import Path
-
-    from espnet2_jstar.bin.jstar_compare import compare_dirs, table_lines
-
     by_set: Dict[str, List[Dict]] = {}
     for s in scores:
         name = str(s["system"])
