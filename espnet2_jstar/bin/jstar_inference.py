@@ -13,7 +13,9 @@ Usage:
 ``--mode chunked`` decodes whole utterances under the decoding chunk masks (the same outputs as
 real streaming), ``--mode full`` with full attention context, ``--mode streaming`` runs the
 real streaming decoder (``decoding.streamer``) and also writes ``tokens.jsonl`` with emission
-times. Outputs (ESPnet style): ``<output_dir>/{asr,st}/{text,token,token_int}``.
+times. ``--asr_ctc_greedy`` (chunked/full) writes the ASR stream from the fast encoder's CTC
+head instead of the transducer: the transcript that the CTC bridge reads. Outputs (ESPnet
+style): ``<output_dir>/{asr,st}/{text,token,token_int}``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="override the fast encoder's decoding chunk (output frames)")
     p.add_argument("--slow_chunk_size", type=int, default=None,
                    help="override the slow encoder's decoding chunk (latency sweeps)")
+    p.add_argument("--asr_ctc_greedy", action="store_true",
+                   help="chunked/full modes: ASR stream from the fast encoder's CTC head "
+                        "(greedy) instead of the transducer; needs asr_ctc_weight > 0")
     p.add_argument("--num_threads", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
     return p
@@ -75,7 +80,10 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv=None):
     """Entry point (console script ``jstar-inference``)."""
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    if args.asr_ctc_greedy and args.mode == "streaming":
+        parser.error("--asr_ctc_greedy decodes whole utterances: use --mode chunked or full")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.num_threads)
     device = "cuda" if args.ngpu > 0 else "cpu"
@@ -106,7 +114,8 @@ def main(argv=None):
 
         streamer = JSTARStreamer(model, asr_tok, st_tok, **kw)
     else:
-        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, mode=args.mode, **kw)
+        s2t = JSTARSpeech2Text(model, asr_tok, st_tok, mode=args.mode,
+                               asr_ctc_greedy=args.asr_ctc_greedy, **kw)
     tmp_jsonl = out / "tokens.jsonl.tmp"
     n = 0
     with DatadirWriter(out / "asr") as asr_w, DatadirWriter(out / "st") as st_w, \

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -60,6 +60,9 @@ class JSTARSpeech2Text:
         asr_tokens, st_tokens: Token decoders (ids -> pieces -> text).
         asr_blank_penalty, st_blank_penalty: Per head, subtracted from the blank logit; 0 = off.
         asr_lm, st_lm: Per head, LM shallow fusion in beam search (:class:`LMFusion`).
+        asr_ctc_greedy: Write the ASR stream from the fast encoder's CTC head (greedy,
+            :func:`ctc_greedy`) instead of the transducer: what the CTC bridge reads, as
+            text. Needs a CTC head (``asr_ctc_weight > 0``).
     """
 
     def __init__(
@@ -74,9 +77,14 @@ class JSTARSpeech2Text:
         st_blank_penalty: float = 0.0,
         asr_lm: Optional[LMFusion] = None,
         st_lm: Optional[LMFusion] = None,
+        asr_ctc_greedy: bool = False,
     ) -> None:
         if mode not in ("chunked", "full"):
             raise ValueError(f"mode must be 'chunked' or 'full', got {mode!r}")
+        if asr_ctc_greedy and model.asr_head.ctc is None:
+            raise ValueError("CTC greedy decoding of the ASR stream needs a CTC head on the "
+                             "fast encoder (a model trained with asr_ctc_weight > 0)")
+        self.asr_ctc_greedy = asr_ctc_greedy
         self.model = model.eval()
         self.mode = mode
         self.asr_tokens, self.st_tokens = asr_tokens, st_tokens
@@ -107,12 +115,35 @@ class JSTARSpeech2Text:
             ("asr", self.asr_search, fast[0], self.asr_tokens),
             ("st", self.st_search, slow[0], self.st_tokens),
         ):
-            state = search.init_state(enc.device)
-            search.step(enc, state, final=True)
-            out[name] = StreamResult(
-                token_int=list(state.tokens),
-                tokens=tok.ids2tokens(state.tokens),
-                text=tok.ids2text(state.tokens),
-                frames=list(state.frames),
-            )
+            if name == "asr" and self.asr_ctc_greedy:
+                ids, frames = ctc_greedy(self.model.asr_head.ctc, enc)
+            else:
+                state = search.init_state(enc.device)
+                search.step(enc, state, final=True)
+                ids, frames = list(state.tokens), list(state.frames)
+            out[name] = StreamResult(token_int=ids, tokens=tok.ids2tokens(ids),
+                                     text=tok.ids2text(ids), frames=frames)
         return out
+
+
+def ctc_greedy(ctc, enc: torch.Tensor, blank_id: int = 0) -> Tuple[List[int], List[int]]:
+    """Greedy CTC decoding of one utterance: per-frame argmax (ESPnet's ``CTC.argmax``),
+    repeats merged, blanks dropped. Written here because ESPnet's CTC module has no
+    collapsing decoder of its own (its CTC decoding lives in the attention beam search).
+
+    Args:
+        ctc: ESPnet ``CTC`` module.
+        enc: Encoder output. (T, D)
+        blank_id: Blank index.
+
+    Returns:
+        (token ids, the frame at which each token's run starts)
+    """
+    best = ctc.argmax(enc.unsqueeze(0))[0].tolist()
+    ids, frames, prev = [], [], None
+    for t, k in enumerate(best):
+        if k != prev and k != blank_id:
+            ids.append(int(k))
+            frames.append(t)
+        prev = k
+    return ids, frames
