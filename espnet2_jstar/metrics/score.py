@@ -189,7 +189,9 @@ def score_decode_dir(
             res.update(bleu_chrf(hyps, refs, tags))
         res["tag_acc"] = speaker_tag_accuracy(hyps, refs, tags)
         res["latency"] = None
-        if tokens is not None and segments is not None:
+        # chunked/full decodes write tokens.jsonl without emission times: no latency there
+        timed = tokens is not None and any(stream in t for t in tokens.values())
+        if timed and segments is not None:
             res["latency"] = _stream_latency(stream, utts, refs, hyps, tokens, segments, tags)
         result[stream] = res
     if utts is None:

@@ -74,6 +74,19 @@ def test_st_only_decode_dir_without_tokens(dirs, caplog):
     assert res["st"]["bleu"] == pytest.approx(100.0)
 
 
+def test_chunked_decode_dir_has_rtf_but_no_latency(dirs, caplog):
+    # jstar_inference --mode chunked/full writes tokens.jsonl with timings, no emitted pieces
+    dec, data = dirs
+    (dec / "tokens.jsonl").write_text("".join(
+        json.dumps({"utt_id": u, "compute_seconds": 0.1, "audio_seconds": 1.0, "threads": 1})
+        + "\n" for u in ("utt1", "utt2")), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        res = score_decode_dir(dec, data)
+    assert res["asr"]["latency"] is None and res["st"]["latency"] is None
+    assert res["rtf"]["rtf"] == pytest.approx(0.1)
+    assert "words differ" not in caplog.text
+
+
 def _replace_line(path, lineno, new):
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[lineno - 1] = new
