@@ -39,13 +39,26 @@ def wer(
     Returns:
         ``{"wer": percent, "errors": int, "ref_words": int}``.
     """
-    _check_parallel(hyps, refs)
-    errors = ref_words = 0
-    for h, r in zip(hyps, refs):
-        hw, rw = strip_tags(h, tags).split(), strip_tags(r, tags).split()
-        errors += editdistance.eval(hw, rw)
-        ref_words += len(rw)
+    errors, lengths = word_errors(hyps, refs, tags)
+    errors, ref_words = sum(errors), sum(lengths)
     return {"wer": 100.0 * errors / max(ref_words, 1), "errors": errors, "ref_words": ref_words}
+
+
+def word_errors(
+    hyps: Sequence[str], refs: Sequence[str], tags: Sequence[str] = SPEAKER_TAGS
+) -> Tuple[List[int], List[int]]:
+    """Per utterance, word edit distance and reference length, speaker tags stripped.
+
+    Returns:
+        (errors, reference word counts), parallel to ``refs``.
+    """
+    _check_parallel(hyps, refs)
+    errors, lengths = [], []
+    for h, r in zip(hyps, refs):
+        rw = strip_tags(r, tags).split()
+        errors.append(editdistance.eval(strip_tags(h, tags).split(), rw))
+        lengths.append(len(rw))
+    return errors, lengths
 
 
 def speaker_attributed_wer(

@@ -7,7 +7,7 @@ reading noise as progress. BLEU and chrF use sacrebleu's own paired bootstrap
 speaker-tag-stripped text that :func:`espnet2_jstar.metrics.quality.bleu_chrf` scores.
 sacrebleu has no WER, so the WER test is written here, the same way: utterances resampled
 with replacement (the same draws for every system), corpus WER per draw, the 95 % interval
-from the 2.5th and 97.5th percentiles (sacrebleu's ``estimate_ci``), and the p-value of the
+from the 2.5th and 97.5th percentiles (sacrebleu's own ``estimate_ci``), and the p-value of the
 absolute difference to the baseline against its centred bootstrap distribution
 (sacrebleu's ``_paired_bs_test``, after Moses' ``bootstrap-hypothesis-difference-significance.pl``).
 Both use the seed in ``SACREBLEU_SEED`` (sacrebleu's default 12345).
@@ -19,9 +19,10 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import editdistance
 import numpy as np
+from sacrebleu.significance import estimate_ci
 
+from espnet2_jstar.metrics.quality import word_errors
 from espnet2_jstar.metrics.text import SPEAKER_TAGS, strip_tags
 
 
@@ -54,13 +55,6 @@ def _seed() -> Optional[int]:
     return None if seed.lower() == "none" else int(seed)
 
 
-def _interval(scores: np.ndarray) -> Tuple[float, float]:
-    """Mean and half-width of the 95 % interval (sacrebleu's ``estimate_ci``)."""
-    s = np.sort(scores)
-    lo = len(s) // 40
-    return float(s.mean()), float(0.5 * (s[len(s) - lo - 1] - s[lo]))
-
-
 def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
     """sacrebleu's paired bootstrap p-value for an observed absolute difference."""
     diffs = np.abs(sys_ - base)
@@ -89,16 +83,13 @@ def compare_wer(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[
         One :class:`Compared` per system, in input order.
     """
     _check(named_hyps, refs)
-    ref_words = [strip_tags(r, tags).split() for r in refs]
-    lengths = np.array([len(r) for r in ref_words], dtype=np.float64)
     idx = np.random.default_rng(_seed()).choice(len(refs), size=(n_samples, len(refs)))
     out, base_draws = [], None
     for name, hyps in named_hyps:
-        errors = np.array([editdistance.eval(strip_tags(h, tags).split(), r)
-                           for h, r in zip(hyps, ref_words)], dtype=np.float64)
+        errors, lengths = (np.array(x, dtype=np.float64) for x in word_errors(hyps, refs, tags))
         score = 100.0 * errors.sum() / max(lengths.sum(), 1.0)
         draws = 100.0 * errors[idx].sum(1) / np.maximum(lengths[idx].sum(1), 1.0)
-        mean, ci = _interval(draws)
+        mean, ci = (float(x) for x in estimate_ci(draws))
         p = None
         if base_draws is None:
             base_draws, base_score = draws, score
