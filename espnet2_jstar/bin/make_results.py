@@ -136,18 +136,30 @@ def results_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _group_by_set(scores: Sequence[Dict], keep: Callable[[Dict], bool]) -> Dict[str, List[Dict]]:
+    """The score dicts that ``keep`` accepts, slow-chunk sweep rows left out, grouped by the
+    test set named in their system name ("jstar (test)" -> "test"; no set named: "")."""
+    by_set: Dict[str, List[Dict]] = {}
+    for s in scores:
+        name = str(s["system"])
+        if keep(s) and not _SWEEP.match(name):
+            m = _NAMED_SET.match(name)
+            by_set.setdefault(m["set"] if m else "", []).append(s)
+    return by_set
+
+
+def _base_name(s: Dict) -> str:
+    m = _NAMED_SET.match(str(s["system"]))
+    return m["base"] if m else str(s["system"])
+
+
 def breakdown_lines(scores: Sequence[Dict]) -> List[str]:
     """The "WER by condition" section: per test set, one table of the systems whose scores
     hold a ``wer_breakdown`` (none: no section)."""
-    by_set: Dict[str, List[Tuple[str, Dict]]] = {}
-    for s in scores:
-        name = str(s["system"])
-        if s.get("wer_breakdown") and not _SWEEP.match(name):
-            m = _NAMED_SET.match(name)
-            by_set.setdefault(m["set"] if m else "", []).append(
-                (m["base"] if m else name, s["wer_breakdown"]))
+    by_set = _group_by_set(scores, lambda s: bool(s.get("wer_breakdown")))
     lines = ["", "## WER by condition", "", BREAKDOWN_NOTE] if by_set else []
-    for test_set, named in by_set.items():
+    for test_set, group in by_set.items():
+        named = [(_base_name(s), s["wer_breakdown"]) for s in group]
         lines += ["", f"### {test_set or 'all sets'}", "", comparison_table(named).rstrip("\n")]
     return lines
 
@@ -162,12 +174,8 @@ sweep rows are left out."""
 def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:
     """The "paired bootstrap" section: per test set, the systems that have a decode
     directory, the cascade (when there is one) first as the baseline."""
-    by_set: Dict[str, List[Dict]] = {}
-    for s in scores:
-        name = str(s["system"])
-        if n_samples > 0 and s.get("decode_dir") and s.get("data_dir") and not _SWEEP.match(name):
-            m = _NAMED_SET.match(name)
-            by_set.setdefault(m["set"] if m else "", []).append(s)
+    by_set = _group_by_set(
+        scores, lambda s: n_samples > 0 and bool(s.get("decode_dir")) and bool(s.get("data_dir")))
     lines = []
     for test_set, group in by_set.items():
         group = sorted(group, key=lambda s: not str(s["system"]).startswith("cascade"))
