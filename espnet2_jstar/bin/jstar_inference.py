@@ -84,6 +84,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.asr_ctc_greedy and args.mode == "streaming":
         parser.error("--asr_ctc_greedy decodes whole utterances: use --mode chunked or full")
+    if args.asr_ctc_greedy and (args.asr_lm_file or args.asr_blank_penalty != 0.0):
+        parser.error("--asr_ctc_greedy uses no transducer search on the ASR head: "
+                     "--asr_lm_file and --asr_blank_penalty would be ignored")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.num_threads)
     device = "cuda" if args.ngpu > 0 else "cpu"

@@ -84,6 +84,9 @@ class JSTARSpeech2Text:
         if asr_ctc_greedy and model.asr_head.ctc is None:
             raise ValueError("CTC greedy decoding of the ASR stream needs a CTC head on the "
                              "fast encoder (a model trained with asr_ctc_weight > 0)")
+        if asr_ctc_greedy and (asr_lm is not None or asr_blank_penalty != 0.0):
+            raise ValueError("CTC greedy decoding of the ASR stream uses no transducer search: "
+                             "an ASR LM or ASR blank penalty would be ignored; drop it")
         self.asr_ctc_greedy = asr_ctc_greedy
         self.model = model.eval()
         self.mode = mode

@@ -47,6 +47,25 @@ def test_a_model_without_a_ctc_head_is_refused(toy):
         JSTARSpeech2Text(model, at, st, asr_ctc_greedy=True)
 
 
+def test_an_asr_search_option_beside_ctc_greedy_is_refused(toy):
+    model, args = build_tiny(toy, ["--asr_ctc_weight", "0.5"])
+    at, st = (TokenDecoder.from_train_args(args, h) for h in ("asr", "st"))
+    with pytest.raises(ValueError, match="would be ignored"):
+        JSTARSpeech2Text(model, at, st, asr_ctc_greedy=True, asr_blank_penalty=2.0)
+    JSTARSpeech2Text(model, at, st, asr_ctc_greedy=True, st_blank_penalty=2.0)  # ST: allowed
+
+
+@pytest.mark.parametrize("extra", [["--asr_lm_file", "lm.pth"], ["--asr_blank_penalty", "1"]])
+def test_cli_refuses_an_asr_search_option_beside_ctc_greedy(tmp_path, capsys, extra):
+    from espnet2_jstar.bin import jstar_inference
+
+    with pytest.raises(SystemExit):
+        jstar_inference.main(["--output_dir", str(tmp_path / "o"), "--asr_ctc_greedy", *extra,
+                              "--data_path_and_name_and_type", "x,speech,sound"])
+    assert "would be ignored" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_cli_refuses_ctc_greedy_in_streaming_mode(tmp_path, capsys):
     from espnet2_jstar.bin import jstar_inference
 
