@@ -11,7 +11,8 @@ Usage:
 Reads each decode directory's ``asr/text`` (against ``DATA/src_text``) and ``st/text``
 (against ``DATA/text``), as ``jstar_score`` does, and prints a Markdown table: per system and
 metric, the score, the half-width of its 95 % bootstrap interval and the p-value of the
-paired test against the baseline (see :mod:`espnet2_jstar.metrics.significance`). A stream
+paired test against the baseline (see :mod:`espnet2_jstar.metrics.significance`), and with
+two or more systems also that p-value adjusted by Holm's method per metric. A stream
 is compared over the systems that have it; a system without it (ESPnet ST has no ASR stream)
 gets "-". The seed is sacrebleu's (``SACREBLEU_SEED``, default 12345).
 """
@@ -25,7 +26,8 @@ from typing import Dict, List, Optional, Tuple
 from espnet2_jstar.bin.jstar_score import write_json_atomic
 from espnet2_jstar.metrics.readers import ScoringInputError, read_text
 from espnet2_jstar.metrics.score import STREAMS, read_hyps
-from espnet2_jstar.metrics.significance import Compared, compare_bleu_chrf, compare_wer
+from espnet2_jstar.metrics.significance import (Compared, add_holm, compare_bleu_chrf,
+                                                compare_wer)
 
 METRICS = ("WER", "BLEU", "chrF")
 
@@ -81,13 +83,17 @@ def compare_dirs(data_dir: Path, systems: List[Tuple[str, Path]],
             res, sigs = compare_bleu_chrf(named, refs, n_samples)
             results += res
             signatures.update(sigs)
+    add_holm(results)
     return {"utts": None if utts is None else len(utts), "n_samples": n_samples,
             "signatures": signatures, "results": [r.to_dict() for r in results]}
 
 
 def table_lines(names: List[str], comparison: Dict[str, object]) -> List[str]:
-    """Markdown table: one row per system, "score ± ci (p)" per metric."""
+    """Markdown table: one row per system, "score ± ci (p)" per metric; where a metric
+    compares two or more systems with the baseline, "(p, Holm p)"."""
     cell = {(r["system"], r["metric"]): r for r in comparison["results"]}
+    tested = {m: sum(r["metric"] == m and r["p_value"] is not None
+                     for r in comparison["results"]) for m in METRICS}
     lines = ["| system | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
     for i, name in enumerate(names):
         row = []
@@ -97,6 +103,8 @@ def table_lines(names: List[str], comparison: Dict[str, object]) -> List[str]:
                 row.append("-")
                 continue
             p = "baseline" if i == 0 else f"p = {r['p_value']:.3f}"
+            if i > 0 and tested[m] > 1 and r.get("p_holm") is not None:
+                p += f", Holm {r['p_holm']:.3f}"
             row.append(f"{r['score']:.2f} ± {r['ci']:.2f} ({p})")
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return lines
@@ -138,7 +146,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     for metric, sig in comparison["signatures"].items():
         print(f"{metric}: {sig}")
     print(f"{comparison['utts']} utterances; score ± half-width of the 95 % bootstrap "
-          f"interval; p: paired bootstrap against {names[0]}")
+          f"interval; p: paired bootstrap against {names[0]}; Holm: p adjusted over the "
+          f"systems compared on that metric")
     if args.out_json:
         write_json_atomic(comparison, args.out_json)
     return 0

@@ -167,8 +167,9 @@ def breakdown_lines(scores: Sequence[Dict]) -> List[str]:
 SIGNIFICANCE_NOTE = """\
 Score ± half-width of its 95 % bootstrap interval over the set's utterances, and the p-value
 of the paired bootstrap test against the first row (`jstar_compare`,
-`metrics/significance.py`; BLEU and chrF through sacrebleu's `--paired-bs`). Slow-chunk
-sweep rows are left out."""
+`metrics/significance.py`; BLEU and chrF through sacrebleu's `--paired-bs`); where two or
+more systems are tested on a metric, also that p-value adjusted by Holm's method over them.
+Slow-chunk sweep rows are left out."""
 
 
 def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:

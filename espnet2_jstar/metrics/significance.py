@@ -11,6 +11,9 @@ from the 2.5th and 97.5th percentiles (sacrebleu's own ``estimate_ci``), and the
 absolute difference to the baseline against its centred bootstrap distribution
 (sacrebleu's ``_paired_bs_test``, after Moses' ``bootstrap-hypothesis-difference-significance.pl``).
 Both use the seed in ``SACREBLEU_SEED`` (sacrebleu's default 12345).
+
+Several systems tested against one baseline make several tests: :func:`add_holm` adds, per
+metric, Holm's step-down adjustment of their p-values (family-wise error), beside the plain ones.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Compared:
         mean: Mean over the bootstrap draws.
         ci: Half-width of the 95 % interval over the draws.
         p_value: Paired test against the baseline (None for the baseline itself).
+        p_holm: ``p_value`` adjusted by Holm's method over the systems compared with the
+            same baseline on the same metric (:func:`add_holm`; None until then).
     """
 
     system: str
@@ -45,6 +50,7 @@ class Compared:
     mean: float
     ci: float
     p_value: Optional[float] = None
+    p_holm: Optional[float] = None
 
     def to_dict(self) -> Dict[str, object]:
         return asdict(self)
@@ -125,3 +131,28 @@ def compare_bleu_chrf(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Seq
             out.append(Compared(name, metric, float(res.score), float(res.mean),
                                 float(res.ci), res.p_value))
     return out, sigs
+
+
+def holm(p_values: Sequence[float]) -> List[float]:
+    """Holm's step-down adjustment (Holm 1979), in input order.
+
+    The i-th smallest of m p-values is multiplied by m - i (i from 0), capped at 1, and made
+    monotone. Written here because neither sacrebleu nor scipy has it (scipy's
+    ``false_discovery_control`` controls the false discovery rate, a weaker guarantee) and the
+    stack has no statsmodels.
+    """
+    m = len(p_values)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda k: p_values[k])):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def add_holm(results: Sequence[Compared]) -> None:
+    """Set ``p_holm`` of every non-baseline result, each metric a family of its own."""
+    for metric in dict.fromkeys(r.metric for r in results):
+        family = [r for r in results if r.metric == metric and r.p_value is not None]
+        for r, adjusted in zip(family, holm([r.p_value for r in family])):
+            r.p_holm = adjusted

@@ -6,7 +6,8 @@ import pytest
 
 from espnet2_jstar.bin import jstar_compare
 from espnet2_jstar.metrics.quality import bleu_chrf, wer
-from espnet2_jstar.metrics.significance import compare_bleu_chrf, compare_wer
+from espnet2_jstar.metrics import significance
+from espnet2_jstar.metrics.significance import Compared, compare_bleu_chrf, compare_wer
 
 REFS = [f"<self> the {w} cat sat on the mat <other> el gato {w}"
         for w in ("red", "grey", "big", "small", "old", "young", "lazy", "quick")] * 5
@@ -77,11 +78,24 @@ def test_cli_table_and_json(decode_dirs, tmp_path, capsys):
             if line.startswith("| ")}
     assert "(baseline)" in rows["base"] and "0.00 ± 0.00 (p = 0.010)" in rows["good"]
     assert rows["st"].split("|")[2].strip() == "-"       # no ASR stream: no WER
+    # two systems tested on BLEU and chrF: Holm-adjusted p beside the plain one; one on WER
+    assert all(", Holm " in c for c in rows["good"].split("|")[3:5])
+    assert ", Holm " not in rows["good"].split("|")[2]
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["utts"] == 40 and saved["n_samples"] == 100
     assert {(r["system"], r["metric"]) for r in saved["results"]} == {
         (s, m) for s in ("base", "good") for m in ("WER", "BLEU", "chrF")} | {
         ("st", "BLEU"), ("st", "chrF")}
+
+
+def test_holm_adjustment():
+    assert significance.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert significance.holm([0.5, 0.6]) == [1.0, 1.0]
+    assert significance.holm([0.2]) == [0.2]
+    results = [Compared("b", "BLEU", 1, 1, 1), Compared("x", "BLEU", 1, 1, 1, 0.01),
+               Compared("y", "BLEU", 1, 1, 1, 0.04), Compared("x", "WER", 1, 1, 1, 0.01)]
+    significance.add_holm(results)
+    assert [r.p_holm for r in results] == pytest.approx([None, 0.02, 0.04, 0.01])
 
 
 def test_cli_bad_input(decode_dirs, tmp_path, capsys):
