@@ -88,6 +88,8 @@ def test_every_stage_produced_outputs(recipe):
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)
+    # and with its search written out in conf/ (--st_decode_config)
+    assert all(" --config conf/decode_st.yaml " in c for c in st_lines), st_lines
 
 
 def test_results_table_parses(recipe):
@@ -158,6 +160,15 @@ def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
     assert not (tmp_path / "exp" / "mt" / ".done").exists()
     # run.sh's own options reach the template (here without the test's --beam_size 1)
     assert "beam_size=4" in (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
+
+
+def test_missing_st_decode_config_is_refused_before_any_stage(recipe, tmp_path):
+    tmp, _ = recipe
+    p = run(tmp, "--stage", "7", "--expdir", str(tmp_path / "exp"),
+            "--st_decode_config", str(tmp_path / "missing.yaml"), check=False)
+    assert p.returncode != 0
+    assert "--st_decode_config " + str(tmp_path / "missing.yaml") + ": no such file" in p.stderr
+    assert not (tmp_path / "exp" / "espnet_st").exists()
 
 
 def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):

@@ -48,8 +48,8 @@
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 4, 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
-#                       --beam_size N  every transducer search (JSTAR's two heads, the cascade's
-#                       ASR and MT, the MTs alone; ESPnet ST keeps its own); 1 = greedy  [1]
+#                       --beam_size N  every transducer search (JSTAR, cascade, MTs); 1 = greedy  [1]
+#                       --st_decode_config FILE  ESPnet ST's st_inference --config  [conf/decode_st.yaml]
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
@@ -69,7 +69,7 @@ mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto; mt_char_args=""
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
 asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
-st_config=conf/train_espnet_st_mini.yaml; baselines="cascade espnet_st"
+st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
@@ -124,10 +124,12 @@ train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config baselines \
+    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_decode_config baselines \
     test_sets decode_threads slow_chunk_sweep beam_size max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
+run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && [ ! -f "$st_decode_config" ] \
+    && die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
 # with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
 early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
 other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
@@ -354,7 +356,7 @@ decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$
     log "stage 7: ESPnet ST decoding on $1"
     # the thread count the decode dir reports (--threads below) is the one it ran with
     timed env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference \
-        --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
+        --config "$st_decode_config" --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
         --st_train_config "$expdir/espnet_st/config.yaml" \
         --st_model_file "$(model_file "$expdir/espnet_st")" \
