@@ -8,7 +8,7 @@ Usage:
         --mt_train_config exp/mt/config.yaml --mt_model_file exp/mt/valid.loss.ave.pth \\
         --data_path_and_name_and_type data/test/wav.scp,speech,sound \\
         --output_dir exp/cascade/decode_test [--endpoint_seconds 0.8] [--num_threads 1] \\
-        [--beam_size 4 --mt_beam_size 4]
+        [--beam_size 4 --mt_beam_size 4] [--asr_blank_penalty P --mt_blank_penalty P]
 
     python -m espnet2_jstar.bin.jstar_score --decode_dir exp/cascade/decode_test \\
         --data_dir data/test --out_json exp/cascade/decode_test/score.json
@@ -43,11 +43,13 @@ from espnet2_jstar.decoding.text import TokenDecoder
 from espnet2_jstar.tasks.jstar import JSTARTask
 
 
-def build_translator(train_config: str, model_file: str, device: str, beam_size: int = 1):
+def build_translator(train_config: str, model_file: str, device: str, beam_size: int = 1,
+                     blank_penalty: float = 0.0):
     """The MT model of the cascade: ``MTTranslator`` from its train config and model file."""
     from espnet2_jstar.decoding.mt_translate import MTTranslator
 
-    return MTTranslator(train_config, model_file, device=device, beam_size=beam_size)
+    return MTTranslator(train_config, model_file, device=device, beam_size=beam_size,
+                        blank_penalty=blank_penalty)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -68,6 +70,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam_size", type=int, default=1, help="ASR beam (1 = greedy)")
     p.add_argument("--mt_beam_size", type=int, default=1, help="MT beam (1 = greedy)")
     p.add_argument("--max_sym_per_frame", type=int, default=3)
+    p.add_argument("--asr_blank_penalty", type=float, default=0.0,
+                   help="ASR transducer: subtracted from the blank logit (0 = off)")
+    p.add_argument("--mt_blank_penalty", type=float, default=0.0,
+                   help="MT transducer: subtracted from the blank logit (0 = off)")
     add_lm_arguments(p, ("asr",))
     p.add_argument("--num_threads", type=int, default=1)
     p.add_argument("--ngpu", type=int, default=0)
@@ -88,9 +94,10 @@ def main(argv=None):
     streamer = JSTARStreamer(model, asr_tok, TokenDecoder.from_train_args(train_args, "st"),
                              beam_size=args.beam_size, max_sym_per_frame=args.max_sym_per_frame,
                              endpoint_seconds=args.endpoint_seconds,
+                             asr_blank_penalty=args.asr_blank_penalty,
                              **lm_kwargs(args, {"asr": asr_tok}, device))
     translator = build_translator(args.mt_train_config, args.mt_model_file, device,
-                                  args.mt_beam_size)
+                                  args.mt_beam_size, args.mt_blank_penalty)
     cascade = CascadeDecoder(streamer, translator, chunk_seconds=args.chunk_seconds)
 
     loader = JSTARTask.build_streaming_iterator(

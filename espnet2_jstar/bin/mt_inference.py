@@ -79,6 +79,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="chunked", choices=["chunked", "full"])
     p.add_argument("--beam_size", type=int, default=1)
     p.add_argument("--max_sym_per_frame", type=int, default=8)
+    p.add_argument("--blank_penalty", type=float, default=0.0,
+                   help="subtracted from the blank logit (0 = off; against under-generation)")
     p.add_argument("--tags", default="<self>,<other>",
                    help="comma-separated speaker tags kept from the input ('' for none)")
     p.add_argument("--segments", default="whole", choices=["whole", "split"],
@@ -116,6 +118,7 @@ def main(argv=None):
     tags = [t for t in args.tags.split(",") if t]
     mt = MTTranslator(train_config, model_file, beam_size=args.beam_size,
                       max_sym_per_frame=args.max_sym_per_frame, mode=args.mode,
+                      blank_penalty=args.blank_penalty,
                       device=device, tags=tags, segments=args.segments)
 
     out = Path(args.output_dir)

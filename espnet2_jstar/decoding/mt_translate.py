@@ -79,6 +79,8 @@ class MTTranslator:
         max_sym_per_frame: Greedy: symbols per encoder frame at most. MT emits more tokens
             per frame than ASR (about one frame per source token), hence the larger default.
         mode: "chunked" (decoding chunk mask, as streaming) or "full" (full context).
+        blank_penalty: Subtracted from the blank logit (0 = off; tune on dev against
+            under-generation, see :class:`~espnet2_jstar.decoding.search.BlankPenaltyJoint`).
         device: Torch device.
         tags: Speaker tags kept from the input.
         tag_in_input: Split mode: feed each segment with its tag (as in SOT training).
@@ -94,6 +96,7 @@ class MTTranslator:
         beam_size: int = 1,
         max_sym_per_frame: int = 8,
         mode: str = "chunked",
+        blank_penalty: float = 0.0,
         device: str = "cpu",
         tags: Sequence[str] = DEFAULT_TAGS,
         tag_in_input: bool = True,
@@ -120,7 +123,8 @@ class MTTranslator:
         args = _preprocess_args(train_args)
         self.preprocess = MTTask.build_preprocess_fn(args, train=False)
         self.tgt = TokenDecoder(model.token_list, args.token_type, args.bpemodel)
-        self.search = TransducerSearch.for_head(model.st_head, beam_size, max_sym_per_frame)
+        self.search = TransducerSearch.for_head(model.st_head, beam_size, max_sym_per_frame,
+                                                blank_penalty)
         self._tag_ids = {t: model.token_list.index(t) for t in self.tags if t in model.token_list}
         self._tag_set = set(self._tag_ids.values())
 

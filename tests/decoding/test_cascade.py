@@ -281,6 +281,10 @@ def test_cli_writes_a_scorable_decode_dir(toy, tiny, mt_files, tmp_path, monkeyp
     build = cascade_inference.build_translator
     monkeypatch.setattr(cascade_inference, "build_translator",
                         lambda *a: built.append(build(*a)) or built[-1])
+    streamers = []
+    cascade = cascade_inference.CascadeDecoder
+    monkeypatch.setattr(cascade_inference, "CascadeDecoder",
+                        lambda s, *a, **k: streamers.append(s) or cascade(s, *a, **k))
     model, args = tiny
     exp = tmp_path / "asr"
     exp.mkdir()
@@ -293,8 +297,11 @@ def test_cli_writes_a_scorable_decode_dir(toy, tiny, mt_files, tmp_path, monkeyp
         "--mt_train_config", str(mt_files[0]), "--mt_model_file", str(mt_files[1]),
         "--data_path_and_name_and_type", f"{toy}/wav.scp,speech,sound",
         "--output_dir", str(out), "--endpoint_seconds", "0.4",
-        "--beam_size", str(beam), "--mt_beam_size", str(beam)])
+        "--beam_size", str(beam), "--mt_beam_size", str(beam), "--mt_blank_penalty", str(beam),
+        "--asr_blank_penalty", "0.5"])
     assert [t.search.beam_size for t in built] == [beam]
+    assert built[0].search.joint.penalty == beam   # BlankPenaltyJoint around the MT's joiner
+    assert streamers[0].asr_search.joint.penalty == 0.5
     for f in ("asr/text", "asr/token", "asr/token_int", "st/text", "st/token", "tokens.jsonl",
               "mt_segments.jsonl"):
         assert (out / f).is_file(), f

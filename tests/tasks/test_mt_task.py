@@ -104,6 +104,20 @@ def test_mt_inference_writes_every_utterance(exp, tmp_path):
     assert not list(dec.glob(".*.tmp"))
 
 
+def test_mt_inference_blank_penalty_reaches_the_search(exp, tmp_path):
+    out, root = exp["out"], exp["root"]
+    tokens = {}
+    for name, pen in (("plain", "0"), ("silenced", "-1e4")):
+        mt_inference.main([
+            "--mt_train_config", str(out / "config.yaml"), "--mt_model_file", str(out),
+            "--data_path_and_name_and_type", f"{root}/data/train/src_text,src_text,text",
+            "--output_dir", str(tmp_path / name), f"--blank_penalty={pen}"])
+        tokens[name] = [t for line in (tmp_path / name / "token").read_text().splitlines()
+                        for t in line.split()[1:] if t not in ("<self>", "<other>")]
+    assert tokens["plain"]
+    assert not tokens["silenced"]  # a blank that always wins: no target token at all
+
+
 def test_jstar_mt_init_from_experiment_dir(exp):
     """The MT experiment directory initialises a JSTAR model with the same slow/ST config."""
     from espnet2_jstar.tasks.jstar import JSTARTask
