@@ -46,7 +46,9 @@ def recipe(tmp_path_factory):
     # two trainings at a time (stages 5-6) and two decodings at a time (--nj, stage 7)
     # without OMP_NUM_THREADS, so that the template sets each training's thread count itself
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    p = run(tmp, "--train_jobs", "2", "--nj", "2", check=False, env=env)
+    p = run(tmp, "--train_jobs", "2", "--nj", "2", "--jstar_decode_args", "--st_blank_penalty 0.5",
+            "--cascade_decode_args", "--asr_blank_penalty 0.5 --mt_blank_penalty 0.5",
+            check=False, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"tiny recipe: {time.time() - t0:.0f} s")
     return tmp, p
@@ -85,6 +87,10 @@ def test_every_stage_produced_outputs(recipe):
     decodes = decode_commands(tmp / "exp")
     assert len(decodes) == 5 and all(f"--beam_size {beam} " in c for c in decodes), decodes
     assert all(f"--mt_beam_size {beam} " in c for c in decodes if ".cascade_inference" in c)
+    # --jstar_decode_args reach every JSTAR decoding (sweep too), --cascade_decode_args the cascade
+    assert all(("--st_blank_penalty 0.5 " in c) == (".jstar_inference " in c) for c in decodes)
+    assert all(("--asr_blank_penalty 0.5 --mt_blank_penalty 0.5 " in c)
+               == (".cascade_inference " in c) for c in decodes)
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)

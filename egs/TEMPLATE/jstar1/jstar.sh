@@ -35,8 +35,7 @@
 #                       which stage 5 then trains first, with the other baselines, each as soon
 #                       as stage 4's MTs free a slot; JSTAR then starts once its MT and the ASR
 #                       are done and fine-tunes with --asr_init_args; the bridge has no residual  [false]
-#                       --asr_init_args "ARGS"  [--max_epoch 3 --optim_conf lr=0.0005
-#                                                --scheduler_conf warmup_steps=50]
+#                       --asr_init_args "ARGS"  [--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50]
 #                       --asr_freeze true|false  with --asr_init: the fast encoder and ASR head
 #                       stay fixed (ESPnet --freeze_param): JSTAR's ASR stream is the cascade's
 #                       ASR, and the ST loss alone trains (λ only scales it)  [false]
@@ -49,6 +48,8 @@
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 #                       --beam_size N  every transducer search (JSTAR, cascade, MTs); 1 = greedy  [1]
+#                       --jstar_decode_args "ARGS" (every JSTAR system)  --cascade_decode_args "ARGS"
+#                       extra decoding options, e.g. "--st_blank_penalty 2" / "--mt_blank_penalty 1"  []
 #                       --st_decode_config FILE  ESPnet ST's st_inference --config  [conf/decode_st.yaml]
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
@@ -70,7 +71,7 @@ jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"
-test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1
+test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1; jstar_decode_args=""; cascade_decode_args=""
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
 
@@ -125,7 +126,7 @@ mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
     mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_decode_config baselines \
-    test_sets decode_threads slow_chunk_sweep beam_size max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
+    test_sets decode_threads slow_chunk_sweep beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
 run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && [ ! -f "$st_decode_config" ] \
@@ -329,7 +330,7 @@ current_stage=7
 # decode_<kind> <test set> [...]: one decoding each, skipped when its .done exists
 decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
     local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads"
-                 --beam_size "$beam_size")
+                 --beam_size "$beam_size" $jstar_decode_args)
     [ -n "$cs" ] && { d=${d}_slowchunk$cs; extra+=(--slow_chunk_size "$cs"); }
     done_or "$d" && return 0
     log "stage 7: streaming decoding $sys on $t${cs:+ (slow chunk $cs)}"
@@ -346,7 +347,7 @@ decode_mt() { local m=$1 d=$expdir/$1/decode_$2; done_or "$d" && return 0
 decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
     log "stage 7: cascade decoding on $1"
     timed ${python} -m espnet2_jstar.bin.cascade_inference --num_threads "$decode_threads" \
-        --beam_size "$beam_size" --mt_beam_size "$beam_size" \
+        --beam_size "$beam_size" --mt_beam_size "$beam_size" $cascade_decode_args \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
         --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
         --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
