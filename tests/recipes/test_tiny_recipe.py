@@ -7,6 +7,7 @@ its checkpoint, and that a failing stage says which stage failed and leaves no `
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -175,6 +176,21 @@ def test_missing_st_decode_config_is_refused_before_any_stage(recipe, tmp_path):
     assert p.returncode != 0
     assert "--st_decode_config " + str(tmp_path / "missing.yaml") + ": no such file" in p.stderr
     assert not (tmp_path / "exp" / "espnet_st").exists()
+
+
+def test_failing_decoding_fails_stage_7_and_leaves_no_done(recipe, tmp_path):
+    """A decoding that exits non-zero fails stage 7; its decode directory gets no .done (the
+    time-recording wrapper used to return the status of its own bookkeeping instead)."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    shutil.copytree(tmp / "exp" / "jstar", exp / "jstar", ignore=shutil.ignore_patterns("decode_*"))
+    (exp / "jstar" / "config.yaml").write_text("fast_encoder: [not yaml\n")
+    p = run(tmp, "--stage", "7", "--stop_stage", "7", "--expdir", str(exp), "--baselines", "",
+            "--slow_chunk_sweep", "", check=False)
+    assert p.returncode != 0
+    assert "decoding failed" in p.stderr and "parallel job(s) failed" in p.stderr, p.stderr[-2000:]
+    assert not (exp / "jstar" / "decode_test" / ".done").exists()
+    assert "(failed, exit 1)" in (exp / "stage_times.txt").read_text()
 
 
 def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):

@@ -5,9 +5,12 @@ record() { local a out=()
            for a in "$@"; do
                if [[ -z $a || $a =~ [^A-Za-z0-9_./:=,+@%-] ]]; then out+=("'${a//\'/\'\\\'\'}'"); else out+=("$a"); fi
            done; echo "${out[*]}" >> "$expdir/commands.txt"; }
-# timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt)
-timed() { local t0=$SECONDS; [ "$1" = train_task ] || record "$@"; "$@"
-          echo "$((SECONDS - t0)) s : $*" >> "$expdir/stage_times.txt"; }
+# timed CMD...: run and record the command (commands.txt) and its wall time (stage_times.txt);
+# returns CMD's exit status, so that `timed CMD || die ...` catches a failure (where `||` turns
+# set -e off inside the function)
+timed() { local t0=$SECONDS rc=0; [ "$1" = train_task ] || record "$@"; "$@" || rc=$?
+          echo "$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo " (failed, exit $rc)") : $*" >> "$expdir/stage_times.txt"
+          return $rc; }
 
 # A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
 # jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's
