@@ -62,8 +62,15 @@ def _seed() -> Optional[int]:
 
 
 def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
-    """sacrebleu's paired bootstrap p-value for an observed absolute difference."""
+    """sacrebleu's paired bootstrap p-value for an observed absolute difference.
+
+    Where every draw gives the same difference (two systems with the same errors on every
+    utterance) that formula returns its floor, 1 / (draws + 1), as if the difference were
+    significant; there is nothing to test, and this returns 1.
+    """
     diffs = np.abs(sys_ - base)
+    if np.ptp(diffs) == 0.0:
+        return 1.0
     return float((np.sum(diffs - diffs.mean() > observed) + 1) / (len(diffs) + 1))
 
 
@@ -123,13 +130,17 @@ def compare_bleu_chrf(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Seq
                       [[strip_tags(r, tags) for r in refs]], test_type="bs",
                       n_samples=n_samples)
     signatures, scores = test()
+    # sacrebleu's formula gives an output identical to the baseline's its floor p-value,
+    # 1 / (draws + 1); nothing differs, so there is nothing to test (see _p_value)
+    same = {name for name, hyps in systems[1:] if hyps == systems[0][1]}
     # sacrebleu keys its results by the metric's own name ("chrF2" for chrF at beta 2)
     out, sigs = [], {}
     for metric, key in zip(("BLEU", "chrF"), [k for k in scores if k != "System"]):
         sigs[metric] = str(signatures[key])
         for name, res in zip(scores["System"], scores[key]):
+            p = 1.0 if name in same else res.p_value
             out.append(Compared(name, metric, float(res.score), float(res.mean),
-                                float(res.ci), res.p_value))
+                                float(res.ci), p))
     return out, sigs
 
 

@@ -40,6 +40,16 @@ def test_bleu_chrf_scores_match_the_scorer_and_signatures_carry_the_bootstrap():
     assert "bs:200" in sigs["BLEU"] and "bs:200" in sigs["chrF"]
 
 
+def test_a_copy_of_the_baseline_is_not_significant():
+    """sacrebleu's formula gives a system identical to the baseline p = 1 / (draws + 1)."""
+    wers = compare_wer([("poor", POOR), ("copy", list(POOR))], REFS, 200)
+    res, _ = compare_bleu_chrf([("poor", POOR), ("copy", list(POOR)), ("good", GOOD)], REFS, 200)
+    assert wers[1].p_value == 1.0
+    got = {(r.system, r.metric): r.p_value for r in res}
+    assert got["copy", "BLEU"] == got["copy", "chrF"] == 1.0
+    assert got["good", "BLEU"] < 0.01
+
+
 def test_mismatched_lengths_name_the_system():
     with pytest.raises(ValueError, match="good: 39 hypotheses but 40 references"):
         compare_wer([("poor", POOR), ("good", GOOD[:-1])], REFS)
