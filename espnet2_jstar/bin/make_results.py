@@ -169,14 +169,17 @@ Score ± half-width of its 95 % bootstrap interval over the set's utterances, an
 of the paired bootstrap test against the first row (`jstar_compare`,
 `metrics/significance.py`; BLEU and chrF through sacrebleu's `--paired-bs`); where two or
 more systems are tested on a metric, also that p-value adjusted by Holm's method over them.
-Slow-chunk sweep rows are left out."""
+Slow-chunk sweep rows and the MTs alone (reference transcripts as input) are left out."""
 
 
 def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:
-    """The "paired bootstrap" section: per test set, the systems that have a decode
-    directory, the cascade (when there is one) first as the baseline."""
+    """The "paired bootstrap" section: per test set, the speech systems that have a decode
+    directory, the cascade (when there is one) first as the baseline. The MTs alone (no RTF:
+    they read the reference transcripts, not the audio) are an upper bound, not a competitor,
+    and stay out of the tests and of Holm's family."""
     by_set = _group_by_set(
-        scores, lambda s: n_samples > 0 and bool(s.get("decode_dir")) and bool(s.get("data_dir")))
+        scores, lambda s: n_samples > 0 and bool(s.get("decode_dir")) and bool(s.get("data_dir"))
+        and s.get("rtf") is not None)
     lines = []
     for test_set, group in by_set.items():
         group = sorted(group, key=lambda s: not str(s["system"]).startswith("cascade"))

@@ -131,10 +131,11 @@ def test_make_results_adds_a_paired_bootstrap_section_per_set(decode_dirs, tmp_p
     paths = []
     for name, dd in (("jstar (test)", d["good"]), ("jstar_slowchunk8 (test)", d["good"]),
                      ("cascade (test)", d["base"]), ("gone (dev)", tmp_path / "gone"),
-                     ("cascade (dev)", d["base"])):
+                     ("cascade (dev)", d["base"]), ("mt (test)", d["stonly"])):
         p = tmp_path / f"{len(paths)}.json"
+        rtf = None if name.startswith("mt ") else {"rtf": 0.05}  # the MT alone read no audio
         p.write_text(json.dumps({"system": name, "decode_dir": str(dd), "data_dir": str(data),
-                                 "utts": ["u00"], "asr": None, "st": None, "rtf": None}),
+                                 "utts": ["u00"], "asr": None, "st": None, "rtf": rtf}),
                      encoding="utf-8")
         paths.append(str(p))
     out = tmp_path / "RESULTS.md"
@@ -144,7 +145,8 @@ def test_make_results_adds_a_paired_bootstrap_section_per_set(decode_dirs, tmp_p
     test_part = section[section.index("### test (40 utterances, 50 draws)"):]
     rows = [line for line in test_part.splitlines() if line.startswith("| ")][1:]
     assert rows[0].startswith("| cascade (test) |") and "(baseline)" in rows[0]
-    assert rows[1].startswith("| jstar (test) |") and len(rows) == 2  # the sweep row is left out
+    # the sweep row and the MT alone are left out
+    assert rows[1].startswith("| jstar (test) |") and len(rows) == 2
     assert "### dev" in section and "(not computed: " in section and "gone" in section
     assert make_results.main(["--scores", *paths, "--out", str(out), "--bootstrap", "0"]) == 0
     assert "## Paired bootstrap" not in out.read_text(encoding="utf-8")
