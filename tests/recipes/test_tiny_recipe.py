@@ -166,7 +166,9 @@ def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
     assert "stage 4" in p.stderr and "failed" in p.stderr
     assert not (tmp_path / "exp" / "mt" / ".done").exists()
     # run.sh's own options reach the template (here without the test's --beam_size 1)
-    assert "beam_size=4" in (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
+    options = (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
+    assert "beam_size=4" in options
+    assert "jstar_decode_args=--asr_blank_penalty 1 --st_blank_penalty 2" in options
 
 
 def test_missing_st_decode_config_is_refused_before_any_stage(recipe, tmp_path):
