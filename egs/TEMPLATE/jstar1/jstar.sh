@@ -186,8 +186,7 @@ train_task() {
     touch "$out/.done"
 }
 
-current_stage=1
-if run_stage 1; then
+current_stage=1; if run_stage 1; then
     done_or "${datadir}/dry" || {
         log "stage 1: data preparation ($corpus, scale $scale)"
         case $corpus in
@@ -201,8 +200,7 @@ if run_stage 1; then
         touch "${datadir}/dry/.done"; }
 fi
 
-current_stage=2
-if run_stage 2; then
+current_stage=2; if run_stage 2; then
     done_or "${datadir}/train" || {
         log "stage 2: multichannel simulation"
         sc=(); [ "$single_channel" = true ] && sc=(--single_channel)
@@ -212,8 +210,7 @@ if run_stage 2; then
         touch "${datadir}/train/.done"; }
 fi
 
-current_stage=3
-if run_stage 3; then
+current_stage=3; if run_stage 3; then
     done_or "$bpedir" || {
         log "stage 3: sentencepiece ($vocab_size pieces, tags as user-defined symbols)"
         ${python} "${local_dir}/validate_data_dir.py" "${datadir}/train" --no_audio
@@ -228,8 +225,7 @@ if run_stage 3; then
     fi
 fi
 
-current_stage=4
-if run_stage 4; then
+current_stage=4; if run_stage 4; then
     log "stage 4: transducer MT pre-training"
     if [ "$mt_extra_pairs" = auto ]; then
         mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
@@ -318,8 +314,7 @@ if run_stage 5; then
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
 fi
 
-current_stage=6
-if run_stage 6; then
+current_stage=6; if run_stage 6; then
     # the baselines stage 5 started (--asr_init) may still train: pool_job does not start them
     # again, pool_wait waits for them
     for b in $baselines; do pool_job "$train_jobs" "$b" train_baseline "$b"; done
@@ -378,8 +373,7 @@ if run_stage 7; then
     pool_wait
 fi
 
-current_stage=8
-if run_stage 8; then
+current_stage=8; if run_stage 8; then
     log "stage 8: scoring"
     scores=()
     for d in "$expdir"/*/decode_*/; do
