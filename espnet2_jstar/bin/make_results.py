@@ -177,9 +177,10 @@ def significance_lines(scores: Sequence[Dict], n_samples: int) -> List[str]:
     directory, the cascade (when there is one) first as the baseline. The MTs alone (no RTF:
     they read the reference transcripts, not the audio) are an upper bound, not a competitor,
     and stay out of the tests and of Holm's family."""
-    by_set = _group_by_set(
-        scores, lambda s: n_samples > 0 and bool(s.get("decode_dir")) and bool(s.get("data_dir"))
-        and s.get("rtf") is not None)
+    if n_samples <= 0:
+        return []
+    by_set = _group_by_set(scores, lambda s: bool(s.get("decode_dir")) and bool(s.get("data_dir"))
+                           and s.get("rtf") is not None)
     lines = []
     for test_set, group in by_set.items():
         group = sorted(group, key=lambda s: not str(s["system"]).startswith("cascade"))
