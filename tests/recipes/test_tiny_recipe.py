@@ -195,6 +195,35 @@ def test_failing_decoding_fails_stage_7_and_leaves_no_done(recipe, tmp_path):
     assert "(failed, exit 1)" in (exp / "stage_times.txt").read_text()
 
 
+def test_st_pretrain_initialises_espnet_st_from_an_espnet_asr_and_mt(recipe, tmp_path):
+    """--st_pretrain true: stage 6 trains an ESPnet ASR (CTC on the source transcripts) and an
+    ESPnet MT (the MTs' text pairs) and starts ESPnet ST's encoder, source CTC and decoder from
+    them; ESPnet loads each part strictly, so a size or name mismatch would fail the stage."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    p = run(tmp, "--stage", "6", "--stop_stage", "6", "--expdir", str(exp),
+            "--baselines", "espnet_st", "--st_pretrain", "true", "--max_epoch", "1", check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    for d in ("espnet_st_asr", "espnet_st_mt", "espnet_st"):
+        assert (exp / d / ".done").exists(), d
+    cmds = (exp / "commands.txt").read_text().splitlines()
+    asr = [c for c in cmds if "espnet2.bin.asr_train" in c and "--resume true" in c]
+    mt = [c for c in cmds if "espnet2.bin.mt_train" in c and "--resume true" in c]
+    st = [c for c in cmds if "espnet2.bin.st_train" in c and "--resume true" in c]
+    assert len(asr) == len(mt) == len(st) == 1
+    # the ASR reads the source transcripts as its "text", with the ASR stream's tokens
+    assert f"{tmp}/data/train/src_text,text,text" in asr[0]
+    assert "--token_list " + str(tmp / "data/token_list/char/tokens.txt") in asr[0]
+    assert " --config conf/train_espnet_st_mini_asr.yaml " in asr[0]
+    assert f"{tmp}/data/train/src_text,src_text,text" in mt[0]
+    a, m = exp / "espnet_st_asr/valid.loss.ave.pth", exp / "espnet_st_mt/valid.acc.ave.pth"
+    assert f"--init_param {a}:encoder:encoder {a}:ctc:ctc {m}:decoder:decoder" in st[0]
+    log = (exp / "espnet_st.train.log").read_text()
+    for part in (f"{a}:encoder:encoder", f"{a}:ctc:ctc", f"{m}:decoder:decoder"):
+        assert f"Loading pretrained params from {part}" in log
+    assert "st_pretrain=true" in (exp / "run_options.txt").read_text().splitlines()
+
+
 def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
     """One failing job of a parallel stage fails the stage, naming the job's own error."""
     tmp, _ = recipe

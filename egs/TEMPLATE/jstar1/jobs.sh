@@ -1,5 +1,6 @@
-# Helpers of jstar.sh (sourced): the record of commands and times, and a small job pool.
-# They use jstar.sh's globals: expdir, ngpu, train_env, and its die().
+# Helpers of jstar.sh (sourced): the record of commands and times, one ESPnet training
+# (train_task), and a small job pool. They use jstar.sh's globals (expdir, datadir, bpedir,
+# seed, ngpu, python, train_env, train_set, epoch_args) and its log(), die(), done_or().
 # record CMD...: append CMD to commands.txt, quoting the arguments a shell would split
 record() { local a out=()
            for a in "$@"; do
@@ -38,3 +39,51 @@ pool_job() { local n=$1 name=$2; shift 2
 pool_wait_for() { local n; for n in "$@"; do
                       [ -z "${job_pid[$n]:-}" ] || wait "${job_pid[$n]}" || { wait; die "$n failed (see the errors above)"; }
                   done; }
+
+# train_task <module> <config> <out_dir> <data-names> [extra args...]
+#   data-names: "speech src_text text" (JSTAR, ESPnet ST), "src_text text" (MT), or
+#   "speech src_text:text" (ESPnet ASR: the data dir's src_text read as its "text")
+train_task() {
+    local module=$1 config=$2 out=$3 names=$4; shift 4
+    done_or "$out" && return 0
+    local data=() n file type
+    for split in train valid; do
+        local d=${datadir}/${train_set:-train}; [ $split = valid ] && d=${datadir}/dev
+        for n in $names; do   # NAME, or FILE:NAME (read the data dir's FILE as NAME)
+            file=${n%%:*}; n=${n#*:}; type=text; [ "$n" = speech ] && { file=wav.scp; type=sound; }
+            data+=(--${split}_data_path_and_name_and_type "$d/$file,$n,$type")
+        done
+    done
+    local common=(--config "$config" --token_list "$bpedir/tokens.txt" --bpemodel "$bpedir/bpe.model"
+                  --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
+    if [ ! -f "$out/stats/.done" ]; then
+        log "collect stats -> $out/stats"
+        record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
+            --output_dir "$out/stats"
+        env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
+            --output_dir "$out/stats" > "$out.stats.log" 2>&1 || die "collect_stats failed, see $out.stats.log"
+        touch "$out/stats/.done"
+    fi
+    local shapes=() norm=()
+    for split in train valid; do
+        for n in $names; do
+            shapes+=(--${split}_shape_file "$out/stats/${split}/${n#*:}_shape")
+            [ $split = train ] && shapes+=(--fold_length 1000000)
+        done
+    done
+    # speech features are normalised (ESPnet's MT writes feats_stats.npz too, but takes no --normalize)
+    [[ " $names " == *" speech "* ]] && [ -f "$out/stats/train/feats_stats.npz" ] \
+        && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
+    log "training $module -> $out (log: $out.train.log)"
+    # a kill during ESPnet's in-place torch.save leaves a truncated .pth: repair before resuming
+    if compgen -G "$out/*.pth" > /dev/null; then
+        ${python} -m espnet2_jstar.bin.repair_checkpoint "$out" >> "$out.train.log" 2>&1 \
+            || die "repairing $out failed, see $out.train.log"
+    fi
+    record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
+        "${epoch_args[@]}" --resume true --output_dir "$out"
+    env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
+        "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
+        || die "training failed, see $out.train.log"
+    touch "$out/.done"
+}

@@ -46,6 +46,9 @@
 #                        bridge (with --bridge false) or no_bridge (with --bridge true))
 #                       --systems "jstar_beamformer"  (exactly these JSTAR systems, stages 4, 5 and 7)
 # Stage 6 (baselines):  --cascade_asr_config FILE  --st_config FILE  --baselines "cascade espnet_st"
+#                       --st_pretrain true|false  ESPnet ST starts its encoder (and source CTC)
+#                       from an ESPnet ASR (exp/espnet_st_asr, CONFIG_asr.yaml beside --st_config)
+#                       and its decoder from an ESPnet MT (exp/espnet_st_mt, CONFIG_mt.yaml)  [false]
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 #                       --beam_size N  every transducer search (JSTAR, cascade, MTs); 1 = greedy  [1]
 #                       --jstar_decode_args "ARGS" (every JSTAR system)  --cascade_decode_args "ARGS"
@@ -59,7 +62,7 @@
 # espnet2_jstar.bin.repair_checkpoint has mended any .pth file that a kill left truncated.
 set -euo pipefail
 
-log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (jstar.sh:${BASH_LINENO[0]}) $*" >&2; }
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
 die() { log "ERROR: stage ${current_stage:-?}: $*"; exit 1; }
 trap 'rc=$?; [ $rc -ne 0 ] && log "stage ${current_stage:-?} failed (exit $rc); outputs without .done are incomplete"' EXIT
 
@@ -70,7 +73,7 @@ mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto; mt_char_args=""
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
 asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
-st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"
+st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"; st_pretrain=false
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1; jstar_decode_args=""; cascade_decode_args=""
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
@@ -120,12 +123,19 @@ for sys in $(jstar_systems); do
     fi
 done
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
+case $st_pretrain in true|false) ;; *) die "--st_pretrain must be true or false, got $st_pretrain" ;; esac
+# the text pairs the MTs train on (stage 4 writes them; ESPnet ST's MT, stage 6, reads them)
+if [ "$mt_extra_pairs" = auto ]; then
+    mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
+fi
+mt_set=train; [ "$mt_extra_pairs" -gt 0 ] && mt_set=mt_train_${mt_extra_pairs}
+[ "$mt_set" = train ] || [ "$corpus" = mini_bilingual ] || die "--mt_extra_pairs needs the mini_bilingual grammar"
 # thread setting of train_task; set by pool_run for trainings that run side by side
 train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_decode_config baselines \
+    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_pretrain st_decode_config baselines \
     test_sets decode_threads slow_chunk_sweep beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
@@ -137,54 +147,9 @@ other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx casc
 # done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
 done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
             mkdir -p "$1"; return 1; }
-# record, timed, pool_run, pool_job, pool_wait, pool_wait_for (commands.txt, stage_times.txt,
-# job pool)
+# record, timed, train_task, pool_run, pool_job, pool_wait, pool_wait_for (commands.txt,
+# stage_times.txt, one ESPnet training, job pool)
 source "$(dirname "$0")/jobs.sh"
-
-# train_task <module> <config> <out_dir> <data-names> [extra args...]
-#   data-names: "speech src_text text" (JSTAR, ESPnet ST) or "src_text text" (MT)
-train_task() {
-    local module=$1 config=$2 out=$3 names=$4; shift 4
-    done_or "$out" && return 0
-    local data=() n file type
-    for split in train valid; do
-        local d=${datadir}/${train_set:-train}; [ $split = valid ] && d=${datadir}/dev
-        for n in $names; do
-            case $n in speech) file=wav.scp; type=sound ;; *) file=$n; type=text ;; esac
-            data+=(--${split}_data_path_and_name_and_type "$d/$file,$n,$type")
-        done
-    done
-    local common=(--config "$config" --token_list "$bpedir/tokens.txt" --bpemodel "$bpedir/bpe.model"
-                  --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
-    if [ ! -f "$out/stats/.done" ]; then
-        log "collect stats -> $out/stats"
-        record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
-            --output_dir "$out/stats"
-        env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
-            --output_dir "$out/stats" > "$out.stats.log" 2>&1 || die "collect_stats failed, see $out.stats.log"
-        touch "$out/stats/.done"
-    fi
-    local shapes=() norm=()
-    for split in train valid; do
-        for n in $names; do
-            shapes+=(--${split}_shape_file "$out/stats/${split}/${n}_shape")
-            [ $split = train ] && shapes+=(--fold_length 1000000)
-        done
-    done
-    [ -f "$out/stats/train/feats_stats.npz" ] && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
-    log "training $module -> $out (log: $out.train.log)"
-    # a kill during ESPnet's in-place torch.save leaves a truncated .pth: repair before resuming
-    if compgen -G "$out/*.pth" > /dev/null; then
-        ${python} -m espnet2_jstar.bin.repair_checkpoint "$out" >> "$out.train.log" 2>&1 \
-            || die "repairing $out failed, see $out.train.log"
-    fi
-    record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
-        "${epoch_args[@]}" --resume true --output_dir "$out"
-    env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
-        "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
-        || die "training failed, see $out.train.log"
-    touch "$out/.done"
-}
 
 current_stage=1; if run_stage 1; then
     done_or "${datadir}/dry" || {
@@ -227,13 +192,7 @@ fi
 
 current_stage=4; if run_stage 4; then
     log "stage 4: transducer MT pre-training"
-    if [ "$mt_extra_pairs" = auto ]; then
-        mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
-    fi
-    mt_set=train
-    if [ "$mt_extra_pairs" -gt 0 ]; then
-        [ "$corpus" = mini_bilingual ] || die "--mt_extra_pairs needs the mini_bilingual grammar"
-        mt_set=mt_train_${mt_extra_pairs}
+    if [ "$mt_set" != train ]; then
         done_or "${datadir}/${mt_set}" || {
             timed ${python} -m espnet2_jstar.data.mt_text --data_dir "$datadir" \
                 --out_dir "${datadir}/${mt_set}" --num_pairs "$mt_extra_pairs" --seed "$seed"
@@ -263,10 +222,19 @@ train_baseline() { log "stage ${current_stage}: baseline $1"
         cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
                      "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
         # ESPnet ST's auxiliary CTC reads the cascade ASR's targets (the shared BPE by default)
-        espnet_st) local src=("${src_tok[@]}")
+        espnet_st) local src=("${src_tok[@]}") init=() a m
                    [ ${#src[@]} -gt 0 ] || src=(--src_token_list "$bpedir/tokens.txt" --src_bpemodel "$bpedir/bpe.model")
+                   if [ "$st_pretrain" = true ]; then   # ESPnet's ST recipe: ASR encoder, MT decoder
+                       timed train_task espnet2.bin.asr_train "${st_config%.yaml}_asr.yaml" "$expdir/espnet_st_asr" \
+                           "speech src_text:text" --token_list "${src[1]}" --bpemodel "${src[3]}"
+                       train_set=$mt_set timed train_task espnet2.bin.mt_train "${st_config%.yaml}_mt.yaml" \
+                           "$expdir/espnet_st_mt" "src_text text" --src_token_list "$bpedir/tokens.txt" \
+                           --src_bpemodel "$bpedir/bpe.model"
+                       a=$(model_file "$expdir/espnet_st_asr"); m=$(model_file "$expdir/espnet_st_mt")
+                       init=(--init_param "$a:encoder:encoder" "$a:ctc:ctc" "$m:decoder:decoder")
+                   fi
                    timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
-                     "speech src_text text" "${src[@]}" --src_token_type bpe ;;
+                     "speech src_text text" "${src[@]}" --src_token_type bpe "${init[@]}" ;;
         *) die "unknown baseline $1" ;;
     esac; }
 # model_file DIR: the model to load from an experiment: n-best average, else best, else last
