@@ -25,12 +25,16 @@
 # --st_blank_penalty 2: dev BLEU 21.4 against 16.6 (seed 0; 21.5 against 16.4, seed 1), WER
 # 52.0 against 52.5; the cascade --asr_blank_penalty 1 --mt_blank_penalty 1: dev BLEU 22.8
 # against 21.5, WER 51.3 against 52.4. --jstar_decode_args "" --cascade_decode_args "" drop them.
+# --slow_chunk_sweep "4 8 12 32": the latency-quality curve; chunk 4 (320 ms) is the point where
+# JSTAR's first ST word comes 1.5 s before the tuned cascade's on dev for both fine-tuning seeds
+# (727 and 767 ms against 2319), at about 5 BLEU below the default chunk 16 (TUNING_mini.md
+# section 23).
 # --train_jobs 2: two trainings side by side, one thread each on 2 CPU cores (the setting of
 # the committed RESULTS.md run).
 set -euo pipefail
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/jstar1/jstar.sh --corpus mini_bilingual --scale mini \
-    --slow_chunk_sweep "8 12 32" --asr_tokens char --bridge true --asr_init true --beam_size 4 \
+    --slow_chunk_sweep "4 8 12 32" --asr_tokens char --bridge true --asr_init true --beam_size 4 \
     --mt_char_args "--src_substitute 0.1" --train_jobs 2 \
     --jstar_decode_args "--asr_blank_penalty 1 --st_blank_penalty 2" \
     --cascade_decode_args "--asr_blank_penalty 1 --mt_blank_penalty 1" "$@"
