@@ -128,6 +128,7 @@ case $st_pretrain in true|false) ;; *) die "--st_pretrain must be true or false,
 if [ "$mt_extra_pairs" = auto ]; then
     mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
 fi
+[[ $mt_extra_pairs =~ ^[0-9]+$ ]] || die "--mt_extra_pairs must be a number or auto, got $mt_extra_pairs"
 mt_set=train; [ "$mt_extra_pairs" -gt 0 ] && mt_set=mt_train_${mt_extra_pairs}
 [ "$mt_set" = train ] || [ "$corpus" = mini_bilingual ] || die "--mt_extra_pairs needs the mini_bilingual grammar"
 # thread setting of train_task; set by pool_run for trainings that run side by side
