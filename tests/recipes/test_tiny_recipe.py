@@ -45,11 +45,13 @@ def recipe(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
     t0 = time.time()
     # two trainings at a time (stages 5-6) and two decodings at a time (--nj, stage 7)
-    # without OMP_NUM_THREADS, so that the template sets each training's thread count itself
+    # without OMP_NUM_THREADS, so that the template sets each training's thread count itself;
+    # ESPnet ST pre-trained (--st_pretrain true, not run.sh's default) so that one run covers
+    # that path too (test_failing_parallel_job_fails_its_stage trains the default one)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     p = run(tmp, "--train_jobs", "2", "--nj", "2", "--jstar_decode_args", "--st_blank_penalty 0.5",
             "--cascade_decode_args", "--asr_blank_penalty 0.5 --mt_blank_penalty 0.5",
-            check=False, env=env)
+            "--st_pretrain", "true", check=False, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"tiny recipe: {time.time() - t0:.0f} s")
     return tmp, p
@@ -61,7 +63,8 @@ def test_every_stage_produced_outputs(recipe):
         for f in ("wav.scp", "src_text", "text", "segments.jsonl", "array.json"):
             assert (tmp / "data" / split / f).stat().st_size > 0
     assert (tmp / "data/token_list/bpe300/bpe.model").exists()
-    for exp in ("mt", "mt_char", "jstar", "cascade_asr", "espnet_st"):
+    for exp in ("mt", "mt_char", "jstar", "cascade_asr", "espnet_st", "espnet_st_asr",
+                "espnet_st_mt"):
         assert (tmp / "exp" / exp / ".done").exists()
         assert (tmp / "exp" / exp / "config.yaml").exists()
     assert not (tmp / "exp/jstar/decode_test_unseen").exists()  # --test_sets test
@@ -75,10 +78,11 @@ def test_every_stage_produced_outputs(recipe):
     # --train_jobs 2 on CPU: each training gets its share of the cores, not all of them: the
     # two MTs of stage 4 (BPE for the cascade, characters for the bridge) train side by side,
     # then the baselines (--asr_init true: in stage 5, as slots free up) and JSTAR beside the
-    # ESPnet ST baseline; a single MT (test_no_bridge_ablation) keeps every core
+    # ESPnet ST baseline (after its ASR and MT); a single MT (test_no_bridge_ablation) keeps
+    # every core
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
     train_lines = [c for c in cmds.splitlines() if "--resume true" in c]
-    assert len(train_lines) == 5
+    assert len(train_lines) == 7
     assert all(c.startswith(f"OMP_NUM_THREADS={threads} ") for c in train_lines), train_lines
     # --beam_size (here 1; run.sh: 4) reaches every transducer search: JSTAR, the MTs alone,
     # and the cascade's ASR and MT
@@ -195,17 +199,13 @@ def test_failing_decoding_fails_stage_7_and_leaves_no_done(recipe, tmp_path):
     assert "(failed, exit 1)" in (exp / "stage_times.txt").read_text()
 
 
-def test_st_pretrain_initialises_espnet_st_from_an_espnet_asr_and_mt(recipe, tmp_path):
-    """--st_pretrain true: stage 6 trains an ESPnet ASR (CTC on the source transcripts) and an
-    ESPnet MT (the MTs' text pairs) and starts ESPnet ST's encoder, source CTC and decoder from
-    them; ESPnet loads each part strictly, so a size or name mismatch would fail the stage."""
+def test_st_pretrain_initialises_espnet_st_from_an_espnet_asr_and_mt(recipe):
+    """--st_pretrain true (the fixture's run): the ESPnet ST job first trains an ESPnet ASR (CTC
+    on the source transcripts) and an ESPnet MT (the MTs' text pairs), then starts ESPnet ST's
+    encoder, source CTC and decoder from them; ESPnet loads each part strictly, so a size or
+    name mismatch would fail the stage."""
     tmp, _ = recipe
-    exp = tmp_path / "exp"
-    p = run(tmp, "--stage", "6", "--stop_stage", "6", "--expdir", str(exp),
-            "--baselines", "espnet_st", "--st_pretrain", "true", "--max_epoch", "1", check=False)
-    assert p.returncode == 0, p.stderr[-3000:]
-    for d in ("espnet_st_asr", "espnet_st_mt", "espnet_st"):
-        assert (exp / d / ".done").exists(), d
+    exp = tmp / "exp"
     cmds = (exp / "commands.txt").read_text().splitlines()
     asr = [c for c in cmds if "espnet2.bin.asr_train" in c and "--resume true" in c]
     mt = [c for c in cmds if "espnet2.bin.mt_train" in c and "--resume true" in c]
