@@ -94,10 +94,11 @@ fi
 local_dir=${root}/local
 bpedir=${datadir}/token_list/bpe${vocab_size}
 chardir=${datadir}/token_list/char
-# the ASR stream's own targets (JSTAR and the cascade ASR), when not the shared BPE
+# the ASR stream's targets (JSTAR, the cascade ASR, ESPnet ST's source CTC): srcdir; src_tok
+# passes them to the tasks that otherwise take the shared BPE for their source side
 case $asr_tokens in
-    bpe) src_tok=() ;;
-    char) src_tok=(--src_token_list "$chardir/tokens.txt" --src_bpemodel "$chardir/bpe.model") ;;
+    bpe) srcdir=$bpedir; src_tok=() ;;
+    char) srcdir=$chardir; src_tok=(--src_token_list "$srcdir/tokens.txt" --src_bpemodel "$srcdir/bpe.model") ;;
     *) die "--asr_tokens must be bpe or char, got $asr_tokens" ;;
 esac
 # the JSTAR systems of stages 4, 5 and 7: "jstar" plus one per ablation (--systems overrides)
@@ -223,11 +224,10 @@ train_baseline() { log "stage ${current_stage}: baseline $1"
         cascade) timed train_task espnet2_jstar.bin.jstar_train "$cascade_asr_config" \
                      "$expdir/cascade_asr" "speech src_text text" "${src_tok[@]}" ;;
         # ESPnet ST's auxiliary CTC reads the cascade ASR's targets (the shared BPE by default)
-        espnet_st) local src=("${src_tok[@]}") init=() a m
-                   [ ${#src[@]} -gt 0 ] || src=(--src_token_list "$bpedir/tokens.txt" --src_bpemodel "$bpedir/bpe.model")
+        espnet_st) local src=(--src_token_list "$srcdir/tokens.txt" --src_bpemodel "$srcdir/bpe.model") init=() a m
                    if [ "$st_pretrain" = true ]; then   # ESPnet's ST recipe: ASR encoder, MT decoder
                        timed train_task espnet2.bin.asr_train "${st_config%.yaml}_asr.yaml" "$expdir/espnet_st_asr" \
-                           "speech src_text:text" --token_list "${src[1]}" --bpemodel "${src[3]}"
+                           "speech src_text:text" --token_list "$srcdir/tokens.txt" --bpemodel "$srcdir/bpe.model"
                        train_set=$mt_set timed train_task espnet2.bin.mt_train "${st_config%.yaml}_mt.yaml" \
                            "$expdir/espnet_st_mt" "src_text text" --src_token_list "$bpedir/tokens.txt" \
                            --src_bpemodel "$bpedir/bpe.model"
