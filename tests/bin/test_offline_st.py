@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from espnet2_jstar.bin import offline_st_to_decode_dir as conv
@@ -158,3 +159,33 @@ def test_espnet_st_train_and_inference_smoke(toy, tmp_path):
                "--compute_seconds", f"{seconds:.3f}"])
     scores = score_decode_dir(out, toy)
     assert scores["utts"] == 3 and scores["st"] is not None and scores["asr"] is None
+
+
+@pytest.mark.parametrize("name,decode", [("train_espnet_st_mini", "decode_st"),
+                                         ("train_espnet_st_ctc_mini", "decode_st_ctc")])
+def test_shipped_espnet_st_configs_build_and_match_their_decoding(toy, name, decode):
+    """Each ESPnet ST config builds through ESPnet's STTask; a decoding config that weighs the
+    ST CTC goes with a model that has one (st_inference asserts it), and the other way round."""
+    from espnet2.tasks.st import STTask
+
+    bpe = toy / "bpe"
+    args = STTask.get_parser().parse_args([
+        "--config", str(REPO / "conf" / f"{name}.yaml"), "--token_list", str(bpe / "tokens.txt"),
+        "--bpemodel", str(bpe / "bpe.model"), "--src_token_list", str(bpe / "tokens.txt"),
+        "--src_bpemodel", str(bpe / "bpe.model")])
+    model = STTask.build_model(args)
+    ctc_weight = yaml.safe_load((REPO / "conf" / f"{decode}.yaml").read_text())["ctc_weight"]
+    assert (ctc_weight > 0) == (model.st_mtlalpha > 0) == hasattr(model, "st_ctc")
+    assert (model.hier_encoder is not None) == (model.st_mtlalpha > 0)
+    # the pre-training files --st_pretrain finds beside --st_config, with a matching encoder
+    for part in ("asr", "mt"):
+        assert (REPO / "conf" / f"{name}_{part}.yaml").is_file()
+    asr = yaml.safe_load((REPO / "conf" / f"{name}_asr.yaml").read_text())
+    assert asr["encoder_conf"] == args.encoder_conf
+    speech = torch.randn(2, 8000)
+    lengths = torch.tensor([8000, 6000])
+    text = torch.tensor([[5, 6, 7], [8, 9, -1]])
+    text_lengths = torch.tensor([3, 2])
+    loss, stats, _ = model(speech, lengths, text, text_lengths, text, text_lengths)
+    assert torch.isfinite(loss)
+    assert (stats["loss_st_ctc"] is not None and stats["loss_st_ctc"] > 0) == (ctc_weight > 0)

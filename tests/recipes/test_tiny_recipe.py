@@ -185,6 +185,24 @@ def test_missing_st_decode_config_is_refused_before_any_stage(recipe, tmp_path):
     assert not (tmp_path / "exp" / "espnet_st").exists()
 
 
+def test_st_ctc_search_without_an_st_ctc_is_refused_before_any_stage(recipe, tmp_path):
+    """conf/decode_st_ctc.yaml weighs the ST CTC; a trained ESPnet ST without one (the default
+    config, st_mtlalpha 0) is refused up front, even when --st_config names the CTC variant:
+    the trained model's config.yaml is what stage 7 decodes with."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    (exp / "espnet_st").mkdir(parents=True)
+    shutil.copy(tmp / "exp/espnet_st/config.yaml", exp / "espnet_st/config.yaml")
+    p = run(tmp, "--stage", "7", "--expdir", str(exp), "--st_decode_config",
+            "conf/decode_st_ctc.yaml", "--st_config", "conf/train_espnet_st_ctc_mini.yaml",
+            check=False)
+    assert p.returncode != 0
+    assert (f"weighs an ST CTC (ctc_weight > 0), but {exp}/espnet_st/config.yaml has none"
+            in p.stderr), p.stderr[-2000:]
+    assert sorted(f.name for f in exp.iterdir()) == ["espnet_st", "run_options.txt"]
+    assert [f.name for f in (exp / "espnet_st").iterdir()] == ["config.yaml"]
+
+
 def test_failing_decoding_fails_stage_7_and_leaves_no_done(recipe, tmp_path):
     """A decoding that exits non-zero fails stage 7; its decode directory gets no .done (the
     time-recording wrapper used to return the status of its own bookkeeping instead)."""

@@ -54,6 +54,7 @@
 #                       --jstar_decode_args "ARGS" (every JSTAR system)  --cascade_decode_args "ARGS"
 #                       extra decoding options, e.g. "--st_blank_penalty 2" / "--mt_blank_penalty 1"  []
 #                       --st_decode_config FILE  ESPnet ST's st_inference --config  [conf/decode_st.yaml]
+#                       (conf/decode_st_ctc.yaml: for --st_config conf/train_espnet_st_ctc_mini.yaml)
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
@@ -143,6 +144,15 @@ mkdir -p "$expdir"
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
 run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && [ ! -f "$st_decode_config" ] \
     && die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
+# a search that weighs the ST CTC needs a model with one (st_inference only asserts it): the
+# trained model's config, else the one stage 6 will train from
+check_st_ctc() { local m=$expdir/espnet_st/config.yaml; [ -f "$m" ] || m=$st_config
+    "$python" -c 'import sys, yaml; d, m = (yaml.safe_load(open(f)) or {} for f in sys.argv[1:])
+sys.exit(d.get("ctc_weight", 0) > 0 and (m.get("model_conf") or {}).get("st_mtlalpha", 0) <= 0)' \
+        "$st_decode_config" "$m" || die "--st_decode_config $st_decode_config weighs an ST CTC" \
+        "(ctc_weight > 0), but $m has none (st_mtlalpha 0): use conf/decode_st.yaml, or train" \
+        "with conf/train_espnet_st_ctc_mini.yaml"; }
+run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && check_st_ctc
 # with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
 early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
 other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
