@@ -2,59 +2,24 @@
 
 Checks that every stage produced its outputs, that the results table parses and has a row
 per system, that finished stages are skipped on a re-run, that a killed training resumes from
-its checkpoint, and that a failing stage says which stage failed and leaves no ``.done``.
+its checkpoint, and what the recipe's options make of the runs (ESPnet ST pre-training, the
+CTC bridge, the ablations). The shared run is the ``recipe`` fixture (conftest.py); the failure
+paths are in test_tiny_recipe_failures.py.
 """
 
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from espnet2_jstar.bin.make_results import parse_results_table
+from tiny_recipe_util import RECIPE, decode_commands, run
 
 pytestmark = pytest.mark.slow
-RECIPE = Path(__file__).resolve().parents[2] / "egs" / "mini_bilingual" / "jstar1"
-
-
-def run(tmp, *args, check=True, **kw):
-    # one test set and greedy search keep CI short: an untrained transducer makes ESPnet's
-    # beam search expand many hypotheses per frame (beam 4: 47 s of compute for the 54 s of
-    # the tiny test set, greedy: 4 s); the beam search has its own tests (tests/decoding)
-    cmd = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "2",
-           "--ablations", "", "--slow_chunk_sweep", "8", "--test_sets", "test",
-           "--beam_size", "1", "--datadir", str(tmp / "data"),
-           "--expdir", str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, **kw)
-
-
-def decode_commands(exp):
-    """The transducer decodings recorded in ``exp/commands.txt`` (JSTAR, MT alone, cascade)."""
-    modules = ("jstar_inference", "mt_inference", "cascade_inference")
-    return [c for c in (exp / "commands.txt").read_text().splitlines()
-            if any(f".{m} " in c for m in modules)]
-
-
-@pytest.fixture(scope="module")
-def recipe(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tiny")
-    t0 = time.time()
-    # two trainings at a time (stages 5-6) and two decodings at a time (--nj, stage 7)
-    # without OMP_NUM_THREADS, so that the template sets each training's thread count itself;
-    # ESPnet ST pre-trained (--st_pretrain true, not run.sh's default) so that one run covers
-    # that path too (test_failing_parallel_job_fails_its_stage trains the default one)
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    p = run(tmp, "--train_jobs", "2", "--nj", "2", "--jstar_decode_args", "--st_blank_penalty 0.5",
-            "--cascade_decode_args", "--asr_blank_penalty 0.5 --mt_blank_penalty 0.5",
-            "--st_pretrain", "true", check=False, env=env)
-    assert p.returncode == 0, p.stderr[-3000:]
-    print(f"tiny recipe: {time.time() - t0:.0f} s")
-    return tmp, p
 
 
 def test_every_stage_produced_outputs(recipe):
@@ -160,64 +125,6 @@ def test_killed_training_resumes(recipe):
     assert f"{epoch}epoch.pth: unreadable (interrupted write), rewritten" in log
 
 
-def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
-    tmp, _ = recipe
-    p = subprocess.run(
-        ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--datadir", str(tmp / "data"),
-         "--expdir", str(tmp_path / "exp"), "--stage", "4", "--stop_stage", "4",
-         "--mt_config", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
-    assert p.returncode != 0
-    assert "stage 4" in p.stderr and "failed" in p.stderr
-    assert not (tmp_path / "exp" / "mt" / ".done").exists()
-    # run.sh's own options reach the template (here without the test's --beam_size 1)
-    options = (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
-    assert "beam_size=4" in options
-    assert "jstar_decode_args=--asr_blank_penalty 1 --st_blank_penalty 2" in options
-    assert "st_pretrain=false" in options and "mt_extra_pairs=0" in options  # resolved (tiny)
-
-
-def test_missing_st_decode_config_is_refused_before_any_stage(recipe, tmp_path):
-    tmp, _ = recipe
-    p = run(tmp, "--stage", "7", "--expdir", str(tmp_path / "exp"),
-            "--st_decode_config", str(tmp_path / "missing.yaml"), check=False)
-    assert p.returncode != 0
-    assert "--st_decode_config " + str(tmp_path / "missing.yaml") + ": no such file" in p.stderr
-    assert not (tmp_path / "exp" / "espnet_st").exists()
-
-
-def test_st_ctc_search_without_an_st_ctc_is_refused_before_any_stage(recipe, tmp_path):
-    """conf/decode_st_ctc.yaml weighs the ST CTC; a trained ESPnet ST without one (the default
-    config, st_mtlalpha 0) is refused up front, even when --st_config names the CTC variant:
-    the trained model's config.yaml is what stage 7 decodes with."""
-    tmp, _ = recipe
-    exp = tmp_path / "exp"
-    (exp / "espnet_st").mkdir(parents=True)
-    shutil.copy(tmp / "exp/espnet_st/config.yaml", exp / "espnet_st/config.yaml")
-    p = run(tmp, "--stage", "7", "--expdir", str(exp), "--st_decode_config",
-            "conf/decode_st_ctc.yaml", "--st_config", "conf/train_espnet_st_ctc_mini.yaml",
-            check=False)
-    assert p.returncode != 0
-    assert (f"weighs an ST CTC (ctc_weight > 0), but {exp}/espnet_st/config.yaml has none"
-            in p.stderr), p.stderr[-2000:]
-    assert sorted(f.name for f in exp.iterdir()) == ["espnet_st", "run_options.txt"]
-    assert [f.name for f in (exp / "espnet_st").iterdir()] == ["config.yaml"]
-
-
-def test_failing_decoding_fails_stage_7_and_leaves_no_done(recipe, tmp_path):
-    """A decoding that exits non-zero fails stage 7; its decode directory gets no .done (the
-    time-recording wrapper used to return the status of its own bookkeeping instead)."""
-    tmp, _ = recipe
-    exp = tmp_path / "exp"
-    shutil.copytree(tmp / "exp" / "jstar", exp / "jstar", ignore=shutil.ignore_patterns("decode_*"))
-    (exp / "jstar" / "config.yaml").write_text("fast_encoder: [not yaml\n")
-    p = run(tmp, "--stage", "7", "--stop_stage", "7", "--expdir", str(exp), "--baselines", "",
-            "--slow_chunk_sweep", "", check=False)
-    assert p.returncode != 0
-    assert "decoding failed" in p.stderr and "parallel job(s) failed" in p.stderr, p.stderr[-2000:]
-    assert not (exp / "jstar" / "decode_test" / ".done").exists()
-    assert "(failed, exit 1)" in (exp / "stage_times.txt").read_text()
-
-
 def test_st_pretrain_initialises_espnet_st_from_an_espnet_asr_and_mt(recipe):
     """--st_pretrain true (the fixture's run): the ESPnet ST job first trains an ESPnet ASR (CTC
     on the source transcripts) and an ESPnet MT (the MTs' text pairs), then starts ESPnet ST's
@@ -240,31 +147,6 @@ def test_st_pretrain_initialises_espnet_st_from_an_espnet_asr_and_mt(recipe):
     log = (exp / "espnet_st.train.log").read_text()
     for part in (f"{a}:encoder:encoder", f"{a}:ctc:ctc", f"{m}:decoder:decoder"):
         assert f"Loading pretrained params from {part}" in log
-
-
-def test_failing_parallel_job_fails_its_stage(recipe, tmp_path):
-    """One failing job of a parallel stage fails the stage, naming the job's own error."""
-    tmp, _ = recipe
-    exp = tmp_path / "exp"
-    p = run(tmp, "--stage", "6", "--stop_stage", "6", "--train_jobs", "2", "--expdir", str(exp),
-            "--baselines", "bogus espnet_st", "--max_epoch", "1", check=False)
-    assert p.returncode != 0
-    assert "unknown baseline bogus" in p.stderr and "parallel job(s) failed" in p.stderr
-    # the other job still ran to completion: its .done is trustworthy, the failed one has none
-    assert (exp / "espnet_st" / ".done").exists() and not (exp / "bogus").exists()
-
-
-def test_failing_mt_stops_before_jstar_and_waits_for_the_asr(recipe, tmp_path):
-    """--asr_init (run.sh): the cascade's ASR starts while stage 4's MTs train. If an MT
-    fails, JSTAR does not start, and the recipe exits only after the ASR beside it finished."""
-    tmp, _ = recipe
-    exp = tmp_path / "exp"
-    p = run(tmp, "--stage", "4", "--stop_stage", "5", "--train_jobs", "2", "--expdir", str(exp),
-            "--mt_config", str(tmp_path / "missing.yaml"), "--max_epoch", "1", check=False)
-    assert p.returncode != 0
-    assert "stage 5: mt failed" in p.stderr, p.stderr[-2000:]
-    assert not (exp / "mt" / ".done").exists() and not (exp / "jstar").exists()
-    assert (exp / "cascade_asr" / ".done").exists()
 
 
 def test_char_asr_tokens_stage3(recipe, tmp_path):
