@@ -50,7 +50,7 @@ def test_st_ctc_search_without_an_st_ctc_is_refused_before_any_stage(recipe, tmp
             "conf/decode_st_ctc.yaml", "--st_config", "conf/train_espnet_st_ctc_mini.yaml",
             check=False)
     assert p.returncode != 0
-    assert (f"weighs an ST CTC (ctc_weight > 0), but {exp}/espnet_st/config.yaml has none"
+    assert (f"weighs an ST CTC (ctc_weight 0.5 > 0), but {exp}/espnet_st/config.yaml has none"
             in p.stderr), p.stderr[-2000:]
     assert sorted(f.name for f in exp.iterdir()) == ["espnet_st", "run_options.txt"]
     assert [f.name for f in (exp / "espnet_st").iterdir()] == ["config.yaml"]

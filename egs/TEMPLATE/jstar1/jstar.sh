@@ -146,12 +146,9 @@ run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && [ ! -f "$st_decode_con
     && die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
 # a search that weighs the ST CTC needs a model with one (st_inference only asserts it): the
 # trained model's config, else the one stage 6 will train from
-check_st_ctc() { local m=$expdir/espnet_st/config.yaml; [ -f "$m" ] || m=$st_config
-    "$python" -c 'import sys, yaml; d, m = (yaml.safe_load(open(f)) or {} for f in sys.argv[1:])
-sys.exit(d.get("ctc_weight", 0) > 0 and (m.get("model_conf") or {}).get("st_mtlalpha", 0) <= 0)' \
-        "$st_decode_config" "$m" || die "--st_decode_config $st_decode_config weighs an ST CTC" \
-        "(ctc_weight > 0), but $m has none (st_mtlalpha 0): use conf/decode_st.yaml, or train" \
-        "with conf/train_espnet_st_ctc_mini.yaml"; }
+check_st_ctc() { local m=$expdir/espnet_st/config.yaml why; [ -f "$m" ] || m=$st_config
+    why=$("$python" -m espnet2_jstar.bin.check_st_decode_config --decode_config \
+        "$st_decode_config" --train_config "$m" 2>&1) || die "--st_decode_config: $why"; }
 run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && check_st_ctc
 # with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
 early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
