@@ -74,6 +74,19 @@ def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
     return float((np.sum(diffs - diffs.mean() > observed) + 1) / (len(diffs) + 1))
 
 
+def _no_difference(score: float, base_score: float, p: float, n_samples: int) -> bool:
+    """True where sacrebleu's paired bootstrap p-value is its floor for want of any difference.
+
+    sacrebleu counts the draws whose centred absolute difference exceeds the observed one.
+    With an observed difference of 0 no draw can exceed it only when every draw's difference
+    is the same (0): an output identical to the baseline's, or two different outputs that
+    score the same on every draw (both BLEU 0, as two untrained systems do). sacrebleu then
+    returns 1 / (draws + 1), as if the difference were significant; there is nothing to test
+    (see _p_value). Where the draws do vary, its p-value stands.
+    """
+    return score == base_score and p <= 1.0 / (n_samples + 1) + 1e-12
+
+
 def _check(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[str]) -> None:
     if len(named_hyps) < 2:
         raise ValueError("a comparison needs a baseline and at least one system")
@@ -130,15 +143,15 @@ def compare_bleu_chrf(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Seq
                       [[strip_tags(r, tags) for r in refs]], test_type="bs",
                       n_samples=n_samples)
     signatures, scores = test()
-    # sacrebleu's formula gives an output identical to the baseline's its floor p-value,
-    # 1 / (draws + 1); nothing differs, so there is nothing to test (see _p_value)
-    same = {name for name, hyps in systems[1:] if hyps == systems[0][1]}
     # sacrebleu keys its results by the metric's own name ("chrF2" for chrF at beta 2)
     out, sigs = [], {}
     for metric, key in zip(("BLEU", "chrF"), [k for k in scores if k != "System"]):
         sigs[metric] = str(signatures[key])
+        base = scores[key][0].score
         for name, res in zip(scores["System"], scores[key]):
-            p = 1.0 if name in same else res.p_value
+            p = res.p_value
+            if p is not None and _no_difference(res.score, base, p, n_samples):
+                p = 1.0
             out.append(Compared(name, metric, float(res.score), float(res.mean),
                                 float(res.ci), p))
     return out, sigs

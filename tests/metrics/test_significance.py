@@ -50,6 +50,20 @@ def test_a_copy_of_the_baseline_is_not_significant():
     assert got["good", "BLEU"] < 0.01
 
 
+def test_two_different_outputs_that_both_score_zero_are_not_significant():
+    """Two untrained systems: different words, BLEU 0 on every draw. sacrebleu's formula gives
+    them its floor p-value too; nothing differs on BLEU, while chrF (which they do not tie on)
+    keeps sacrebleu's own p-value."""
+    junk_a = ["zz qq"] * len(REFS)
+    junk_b = ["xx yy ww"] * len(REFS)
+    res, _ = compare_bleu_chrf([("a", junk_a), ("b", junk_b)], REFS, 200)
+    got = {(r.system, r.metric): r for r in res}
+    assert got["a", "BLEU"].score == got["b", "BLEU"].score == 0.0
+    assert got["b", "BLEU"].p_value == 1.0
+    assert got["a", "chrF"].score != got["b", "chrF"].score
+    assert got["b", "chrF"].p_value < 1.0
+
+
 def test_mismatched_lengths_name_the_system():
     with pytest.raises(ValueError, match="good: 39 hypotheses but 40 references"):
         compare_wer([("poor", POOR), ("good", GOOD[:-1])], REFS)
