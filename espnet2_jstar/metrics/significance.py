@@ -64,12 +64,14 @@ def _seed() -> Optional[int]:
 def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
     """sacrebleu's paired bootstrap p-value for an observed absolute difference.
 
-    Where every draw gives the same difference (two systems with the same errors on every
-    utterance) that formula returns its floor, 1 / (draws + 1), as if the difference were
-    significant; there is nothing to test, and this returns 1.
+    Where every draw gives a difference of 0 (two systems with the same errors on every
+    utterance, or both wrong on every word) that formula returns its floor, 1 / (draws + 1),
+    as if the difference were significant; there is nothing to test, and this returns 1.
+    Where every draw gives the same non-zero difference (an empty output against a perfect
+    one), the floor stands: no draw comes near 0.
     """
     diffs = np.abs(sys_ - base)
-    if np.ptp(diffs) == 0.0:
+    if np.ptp(diffs) == 0.0 and observed == 0.0:
         return 1.0
     return float((np.sum(diffs - diffs.mean() > observed) + 1) / (len(diffs) + 1))
 

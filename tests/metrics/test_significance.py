@@ -64,6 +64,18 @@ def test_two_different_outputs_that_both_score_zero_are_not_significant():
     assert got["b", "chrF"].p_value < 1.0
 
 
+def test_wer_of_outputs_wrong_on_every_word_ties_and_a_perfect_one_still_wins():
+    """Every draw gives the same WER difference in both cases: 0 between two outputs wrong on
+    every word (nothing to test), 100 between those and the references (the floor p-value)."""
+    empty = [""] * len(REFS)
+    junk = ["<self>"] * len(REFS)
+    res = compare_wer([("empty", empty), ("junk", junk), ("perfect", GOOD)], REFS, 200)
+    got = {r.system: r for r in res}
+    assert got["empty"].score == got["junk"].score == 100.0
+    assert got["junk"].p_value == 1.0
+    assert got["perfect"].score == 0.0 and got["perfect"].p_value == pytest.approx(1 / 201)
+
+
 def test_mismatched_lengths_name_the_system():
     with pytest.raises(ValueError, match="good: 39 hypotheses but 40 references"):
         compare_wer([("poor", POOR), ("good", GOOD[:-1])], REFS)
