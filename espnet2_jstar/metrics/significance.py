@@ -62,29 +62,23 @@ def _seed() -> Optional[int]:
 
 
 def _p_value(base: np.ndarray, sys_: np.ndarray, observed: float) -> float:
-    """sacrebleu's paired bootstrap p-value for an observed absolute difference.
-
-    Where every draw gives a difference of 0 (two systems with the same errors on every
-    utterance, or both wrong on every word) that formula returns its floor, 1 / (draws + 1),
-    as if the difference were significant; there is nothing to test, and this returns 1.
-    Where every draw gives the same non-zero difference (an empty output against a perfect
-    one), the floor stands: no draw comes near 0.
-    """
+    """sacrebleu's paired bootstrap p-value for an observed absolute difference (before
+    :func:`_no_difference`)."""
     diffs = np.abs(sys_ - base)
-    if np.ptp(diffs) == 0.0 and observed == 0.0:
-        return 1.0
     return float((np.sum(diffs - diffs.mean() > observed) + 1) / (len(diffs) + 1))
 
 
 def _no_difference(score: float, base_score: float, p: float, n_samples: int) -> bool:
-    """True where sacrebleu's paired bootstrap p-value is its floor for want of any difference.
+    """True where the paired bootstrap p-value is its floor for want of any difference.
 
-    sacrebleu counts the draws whose centred absolute difference exceeds the observed one.
-    With an observed difference of 0 no draw can exceed it only when every draw's difference
-    is the same (0): an output identical to the baseline's, or two different outputs that
-    score the same on every draw (both BLEU 0, as two untrained systems do). sacrebleu then
-    returns 1 / (draws + 1), as if the difference were significant; there is nothing to test
-    (see _p_value). Where the draws do vary, its p-value stands.
+    The test (sacrebleu's, and :func:`_p_value` for WER) counts the draws whose centred
+    absolute difference exceeds the observed one. With an observed difference of 0 no draw can
+    exceed it only when every draw's difference is the same (0): an output identical to the
+    baseline's, or two different outputs that score the same on every draw (both BLEU 0, or
+    both wrong on every word). The formula then returns its floor, 1 / (draws + 1), as if the
+    difference were significant; there is nothing to test, and the caller reports p = 1. Where
+    the draws vary, or every draw gives the same non-zero difference (an empty output against
+    a perfect one), the p-value stands.
     """
     return score == base_score and p <= 1.0 / (n_samples + 1) + 1e-12
 
@@ -123,6 +117,8 @@ def compare_wer(named_hyps: Sequence[Tuple[str, Sequence[str]]], refs: Sequence[
             base_draws, base_score = draws, score
         else:
             p = _p_value(base_draws, draws, abs(score - base_score))
+            if _no_difference(score, base_score, p, n_samples):
+                p = 1.0
         out.append(Compared(name, "WER", float(score), mean, ci, p))
     return out
 
