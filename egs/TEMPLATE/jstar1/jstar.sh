@@ -142,14 +142,16 @@ mkdir -p "$expdir"
     test_sets decode_threads slow_chunk_sweep beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
-run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && [ ! -f "$st_decode_config" ] \
-    && die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
-# a search that weighs the ST CTC needs a model with one (st_inference only asserts it): the
-# trained model's config, else the one stage 6 will train from
-check_st_ctc() { local m=$expdir/espnet_st/config.yaml why; [ -f "$m" ] || m=$st_config
+# ESPnet ST's decoding config must exist, and a search that weighs the ST CTC needs a model
+# with one (st_inference only asserts it): the trained model's config, else the one stage 6
+# will train from
+check_st_decode() { local m=$expdir/espnet_st/config.yaml why
+    [ -f "$st_decode_config" ] \
+        || die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
+    [ -f "$m" ] || m=$st_config
     why=$("$python" -m espnet2_jstar.bin.check_st_decode_config --decode_config \
         "$st_decode_config" --train_config "$m" 2>&1) || die "--st_decode_config: $why"; }
-run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && check_st_ctc
+run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && check_st_decode
 # with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
 early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
 other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
