@@ -288,3 +288,40 @@ def test_asr_freeze_keeps_the_cascade_asr(recipe, tmp_path):
     asr_keys = [k for k in before if k.startswith(("fast_encoder.", "asr_head."))]
     assert any("running_mean" in k for k in asr_keys)
     assert all(torch.equal(before[k], after[k]) for k in asr_keys)
+
+
+def test_st_name_adds_a_second_espnet_st_row(recipe, tmp_path):
+    """--st_name espnet_st_ctc: a second ESPnet ST (here the CTC/attention config with its
+    CTC-weighted search) trains in exp/espnet_st_ctc, decodes, and gets its own row in the same
+    table as the first ESPnet ST, which stays as it was; a bad name is refused up front."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    for d in (tmp / "exp").iterdir():   # the fixture's trained and decoded systems
+        if d.is_dir():
+            (exp / d.name).symlink_to(d)
+    first = tmp / "exp/espnet_st/decode_test/tokens.jsonl"
+    before = first.read_bytes()
+    results = tmp_path / "RESULTS.md"
+    p = run(tmp, "--stage", "6", "--expdir", str(exp), "--results", str(results),
+            "--baselines", "espnet_st", "--st_name", "espnet_st_ctc", "--max_epoch", "1",
+            "--st_config", "conf/train_espnet_st_ctc_mini.yaml",
+            "--st_decode_config", "conf/decode_st_ctc.yaml", check=False)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"{exp}/jstar/decode_test is complete (.done): skipped" in p.stderr
+    assert (exp / "espnet_st_ctc/.done").exists() and not (exp / "espnet_st_ctc").is_symlink()
+    assert (exp / "espnet_st_ctc/decode_test/score.json").exists()
+    cmds = (exp / "commands.txt").read_text().splitlines()
+    train = [c for c in cmds if "espnet2.bin.st_train" in c and "--resume true" in c]
+    assert len(train) == 1 and "--output_dir " + str(exp / "espnet_st_ctc") in train[0]
+    assert " --config conf/train_espnet_st_ctc_mini.yaml " in train[0]
+    decode = [c for c in cmds if "espnet2.bin.st_inference" in c]
+    assert len(decode) == 1 and " --config conf/decode_st_ctc.yaml " in decode[0]
+    assert f"--st_model_file {exp}/espnet_st_ctc/" in decode[0]
+    systems = [r["System"] for r in parse_results_table(results)]
+    assert "espnet_st_ctc (test)" in systems and "espnet_st (test)" in systems, systems
+    assert first.read_bytes() == before
+    bad = run(tmp, "--stage", "6", "--expdir", str(tmp_path / "exp2"), "--st_name",
+              "espnet_st_asr", check=False)
+    assert bad.returncode != 0 and "--st_name must be espnet_st or" in bad.stderr
+    assert not (tmp_path / "exp2").exists()

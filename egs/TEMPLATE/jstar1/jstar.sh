@@ -49,6 +49,8 @@
 #                       --st_pretrain true|false  ESPnet ST starts its encoder (and source CTC)
 #                       from an ESPnet ASR (exp/espnet_st_asr, CONFIG_asr.yaml beside --st_config)
 #                       and its decoder from an ESPnet MT (exp/espnet_st_mt, CONFIG_mt.yaml)  [false]
+#                       --st_name NAME  its experiment (exp/NAME, NAME_asr, NAME_mt) and results
+#                       row, espnet_st[_SUFFIX]: a second ESPnet ST beside the first  [espnet_st]
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
 #                       --beam_size N  every transducer search (JSTAR, cascade, MTs); 1 = greedy  [1]
 #                       --jstar_decode_args "ARGS" (every JSTAR system)  --cascade_decode_args "ARGS"
@@ -74,7 +76,7 @@ mt_config=conf/train_mt_mini.yaml; mt_extra_pairs=auto; mt_char_args=""
 jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""; bridge=false
 asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
-st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"; st_pretrain=false
+st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"; st_pretrain=false; st_name=espnet_st
 test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1; jstar_decode_args=""; cascade_decode_args=""
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
@@ -126,6 +128,8 @@ for sys in $(jstar_systems); do
 done
 epoch_args=(); [ -n "$max_epoch" ] && epoch_args=(--max_epoch "$max_epoch")
 case $st_pretrain in true|false) ;; *) die "--st_pretrain must be true or false, got $st_pretrain" ;; esac
+[[ $st_name =~ ^espnet_st(_[A-Za-z0-9]+)*$ && $st_name != *_asr && $st_name != *_mt ]] \
+    || die "--st_name must be espnet_st or espnet_st_SUFFIX (letters, digits, _), not ending in _asr or _mt, got $st_name"
 # the text pairs the MTs train on (stage 4 writes them; ESPnet ST's MT, stage 6, reads them)
 if [ "$mt_extra_pairs" = auto ]; then
     mt_extra_pairs=0; [ "$corpus" = mini_bilingual ] && [ "$scale" != tiny ] && mt_extra_pairs=20000
@@ -138,14 +142,14 @@ train_env=()
 mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
-    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_pretrain st_decode_config baselines \
+    mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_pretrain st_name st_decode_config baselines \
     test_sets decode_threads slow_chunk_sweep beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
 # ESPnet ST's decoding config must exist, and a search that weighs the ST CTC needs a model
 # with one (st_inference only asserts it): the trained model's config, else the one stage 6
 # will train from
-check_st_decode() { local m=$expdir/espnet_st/config.yaml why
+check_st_decode() { local m=$expdir/$st_name/config.yaml why
     [ -f "$st_decode_config" ] \
         || die "--st_decode_config $st_decode_config: no such file (ESPnet ST's decoding config)"
     [ -f "$m" ] || m=$st_config
@@ -235,15 +239,15 @@ train_baseline() { log "stage ${current_stage}: baseline $1"
         # ESPnet ST's auxiliary CTC reads the cascade ASR's targets (the shared BPE by default)
         espnet_st) local src=(--src_token_list "$srcdir/tokens.txt" --src_bpemodel "$srcdir/bpe.model") init=() a m
                    if [ "$st_pretrain" = true ]; then   # ESPnet's ST recipe: ASR encoder, MT decoder
-                       timed train_task espnet2.bin.asr_train "${st_config%.yaml}_asr.yaml" "$expdir/espnet_st_asr" \
+                       timed train_task espnet2.bin.asr_train "${st_config%.yaml}_asr.yaml" "$expdir/${st_name}_asr" \
                            "speech src_text:text" --token_list "$srcdir/tokens.txt" --bpemodel "$srcdir/bpe.model"
                        train_set=$mt_set timed train_task espnet2.bin.mt_train "${st_config%.yaml}_mt.yaml" \
-                           "$expdir/espnet_st_mt" "src_text text" --src_token_list "$bpedir/tokens.txt" \
+                           "$expdir/${st_name}_mt" "src_text text" --src_token_list "$bpedir/tokens.txt" \
                            --src_bpemodel "$bpedir/bpe.model"
-                       a=$(model_file "$expdir/espnet_st_asr"); m=$(model_file "$expdir/espnet_st_mt")
+                       a=$(model_file "$expdir/${st_name}_asr"); m=$(model_file "$expdir/${st_name}_mt")
                        init=(--init_param "$a:encoder:encoder" "$a:ctc:ctc" "$m:decoder:decoder")
                    fi
-                   timed train_task espnet2.bin.st_train "$st_config" "$expdir/espnet_st" \
+                   timed train_task espnet2.bin.st_train "$st_config" "$expdir/$st_name" \
                      "speech src_text text" "${src[@]}" --src_token_type bpe "${init[@]}" ;;
         *) die "unknown baseline $1" ;;
     esac; }
@@ -326,14 +330,14 @@ decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
         --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
         --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
     touch "$d/.done"; }
-decode_espnet_st() { local d=$expdir/espnet_st/decode_$1 t0=$SECONDS; done_or "$d" && return 0
+decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS; done_or "$d" && return 0
     log "stage 7: ESPnet ST decoding on $1"
     # the thread count the decode dir reports (--threads below) is the one it ran with
     timed env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference \
         --config "$st_decode_config" --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
         --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
-        --st_train_config "$expdir/espnet_st/config.yaml" \
-        --st_model_file "$(model_file "$expdir/espnet_st")" \
+        --st_train_config "$expdir/$st_name/config.yaml" \
+        --st_model_file "$(model_file "$expdir/$st_name")" \
         --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
     OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
         --st_inference_dir "$d/raw" --data_dir "${datadir}/$1" --output_dir "$d" \
