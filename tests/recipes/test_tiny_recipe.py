@@ -11,6 +11,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -325,3 +326,43 @@ def test_st_name_adds_a_second_espnet_st_row(recipe, tmp_path):
               "espnet_st_asr", check=False)
     assert bad.returncode != 0 and "--st_name must be espnet_st or" in bad.stderr
     assert not (tmp_path / "exp2").exists()
+
+
+def test_decodings_start_while_a_baseline_still_trains(recipe, tmp_path):
+    """Stage 7 does not wait for every training of stages 5-6: with a slot free, JSTAR's
+    decoding starts while ESPnet ST still trains, and ESPnet ST's decoding waits for its own
+    training. A wrapper run as the template's python holds ESPnet ST's training until a JSTAR
+    decoding has started (for at most 120 s), so a stage 7 that waited for the whole of stage 6
+    shows up as a timeout, not as a slower run."""
+    tmp, _ = recipe
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    for d in ("mt", "mt_char", "cascade_asr"):   # trained and decoded: skipped
+        (exp / d).symlink_to(tmp / "exp" / d)
+    (exp / "jstar").mkdir()   # trained, not decoded
+    for f in (tmp / "exp" / "jstar").iterdir():
+        if not f.name.startswith("decode_"):
+            (exp / "jstar" / f.name).symlink_to(f)
+    flag, events = tmp_path / "jstar_decoding_started", tmp_path / "events"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"""#!/bin/bash
+case " $* " in
+  *" -m espnet2_jstar.bin.jstar_inference "*) touch {flag} ;;
+  *" -m espnet2.bin.st_train "*"--resume true"*)
+      for i in $(seq 240); do [ -f {flag} ] && break; sleep 0.5; done
+      if [ -f {flag} ]; then echo released >> {events}; else echo timeout >> {events}; fi ;;
+  *" -m espnet2.bin.st_inference "*)
+      if [ -f {exp}/espnet_st/.done ]; then echo st_decode_after_training >> {events}
+      else echo st_decode_before_training >> {events}; fi ;;
+esac
+exec {shlex.quote(sys.executable)} "$@"
+""")
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(wrapper)}
+    p = run(tmp, "--stage", "6", "--stop_stage", "7", "--expdir", str(exp), "--baselines",
+            "espnet_st", "--max_epoch", "1", "--train_jobs", "2", "--nj", "2",
+            "--slow_chunk_sweep", "", check=False, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert events.read_text().split() == ["released", "st_decode_after_training"]
+    assert (exp / "jstar/decode_test/.done").exists()
+    assert (exp / "espnet_st/decode_test/.done").exists()

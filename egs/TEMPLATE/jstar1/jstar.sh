@@ -292,15 +292,15 @@ if run_stage 5; then
         # with nothing else to train, a single JSTAR system takes every core
         [ -z "$others" ] && [ "$(jstar_systems | wc -w)" -eq 1 ] && { pool_wait; jobs5=1; }
     fi
-    for sys in $(jstar_systems); do pool_run "$jobs5" train_jstar "$sys"; done
+    for sys in $(jstar_systems); do pool_job "$jobs5" "$sys" train_jstar "$sys"; done
     run_stage 6 || pool_wait   # with stage 6 next, its baselines may train alongside
 fi
 
 current_stage=6; if run_stage 6; then
     # the baselines stage 5 started (--asr_init) may still train: pool_job does not start them
-    # again, pool_wait waits for them
+    # again; pool_wait waits for them, or with stage 7 next each decoding waits for its own
     for b in $baselines; do pool_job "$train_jobs" "$b" train_baseline "$b"; done
-    pool_wait
+    run_stage 7 || pool_wait
 fi
 
 current_stage=7
@@ -345,12 +345,25 @@ decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS; done_or "$d
         || die "ESPnet ST decode-dir conversion failed, see $d.log"
     touch "$d/.done"; }
 if run_stage 7; then
-    # every decoding is independent: up to --nj of them run at once
-    for t in $test_sets; do
-        for sys in $(jstar_systems); do pool_run "$nj" decode_jstar "$sys" "$t"; done
-        for cs in $slow_chunk_sweep; do pool_run "$nj" decode_jstar jstar "$t" "$cs"; done
-        for m in mt mt_char; do if [ -f "$expdir/$m/.done" ]; then pool_run "$nj" decode_mt "$m" "$t"; fi; done
-        for b in $baselines; do pool_run "$nj" "decode_$b" "$t"; done
+    # every decoding is independent: up to --nj of them run at once, in the slots that the
+    # trainings of stages 4-6 free; each group first waits for the trainings it reads, in the
+    # order they usually finish: the MTs, the cascade, each JSTAR system, the other baselines
+    for m in mt mt_char; do
+        pool_wait_for "$m"
+        if [ -f "$expdir/$m/.done" ]; then for t in $test_sets; do pool_run "$nj" decode_mt "$m" "$t"; done; fi
+    done
+    if [[ " $baselines " == *" cascade "* ]]; then
+        pool_wait_for cascade; for t in $test_sets; do pool_run "$nj" decode_cascade "$t"; done
+    fi
+    for sys in $(jstar_systems); do
+        pool_wait_for "$sys"; for t in $test_sets; do pool_run "$nj" decode_jstar "$sys" "$t"; done
+    done
+    if [ -n "$slow_chunk_sweep" ]; then   # the latency-quality curve of exp/jstar
+        pool_wait_for jstar
+        for t in $test_sets; do for cs in $slow_chunk_sweep; do pool_run "$nj" decode_jstar jstar "$t" "$cs"; done; done
+    fi
+    for b in $(echo $baselines | tr ' ' '\n' | grep -vx cascade || true); do
+        pool_wait_for "$b"; for t in $test_sets; do pool_run "$nj" "decode_$b" "$t"; done
     done
     pool_wait
 fi
