@@ -57,6 +57,9 @@
 #                       extra decoding options, e.g. "--st_blank_penalty 2" / "--mt_blank_penalty 1"  []
 #                       --st_decode_config FILE  ESPnet ST's st_inference --config  [conf/decode_st.yaml]
 #                       (conf/decode_st_ctc.yaml: for --st_config conf/train_espnet_st_ctc_mini.yaml)
+#                       Run with stages 5-6, each system decodes as soon as its training ends,
+#                       beside the trainings still running (--stop_stage 6, then --stage 7: RTFs
+#                       measured with no training beside them)
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
