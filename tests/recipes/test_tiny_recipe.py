@@ -344,16 +344,18 @@ def test_decodings_start_while_a_baseline_still_trains(recipe, tmp_path):
         if not f.name.startswith("decode_"):
             (exp / "jstar" / f.name).symlink_to(f)
     flag, events = tmp_path / "jstar_decoding_started", tmp_path / "events"
+    flag_q, events_q, done_q = (shlex.quote(str(x))
+                                for x in (flag, events, exp / "espnet_st" / ".done"))
     wrapper = tmp_path / "python"
     wrapper.write_text(f"""#!/bin/bash
 case " $* " in
-  *" -m espnet2_jstar.bin.jstar_inference "*) touch {flag} ;;
+  *" -m espnet2_jstar.bin.jstar_inference "*) touch {flag_q} ;;
   *" -m espnet2.bin.st_train "*"--resume true"*)
-      for i in $(seq 240); do [ -f {flag} ] && break; sleep 0.5; done
-      if [ -f {flag} ]; then echo released >> {events}; else echo timeout >> {events}; fi ;;
+      for i in $(seq 240); do [ -f {flag_q} ] && break; sleep 0.5; done
+      if [ -f {flag_q} ]; then echo released >> {events_q}; else echo timeout >> {events_q}; fi ;;
   *" -m espnet2.bin.st_inference "*)
-      if [ -f {exp}/espnet_st/.done ]; then echo st_decode_after_training >> {events}
-      else echo st_decode_before_training >> {events}; fi ;;
+      if [ -f {done_q} ]; then echo st_decode_after_training >> {events_q}
+      else echo st_decode_before_training >> {events_q}; fi ;;
 esac
 exec {shlex.quote(sys.executable)} "$@"
 """)
