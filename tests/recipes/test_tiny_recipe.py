@@ -9,6 +9,7 @@ paths are in test_tiny_recipe_failures.py.
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -270,8 +271,6 @@ def test_no_bridge_ablation(recipe, tmp_path):
 def test_asr_freeze_keeps_the_cascade_asr(recipe, tmp_path):
     """--asr_freeze true: JSTAR fine-tunes its ST path only; its fast encoder and ASR head,
     batch-norm statistics included, stay exactly the cascade's ASR it was loaded from."""
-    import shutil
-
     import yaml
 
     tmp, _ = recipe
@@ -339,10 +338,8 @@ def test_decodings_start_while_a_baseline_still_trains(recipe, tmp_path):
     exp.mkdir()
     for d in ("mt", "mt_char", "cascade_asr"):   # trained and decoded: skipped
         (exp / d).symlink_to(tmp / "exp" / d)
-    (exp / "jstar").mkdir()   # trained, not decoded
-    for f in (tmp / "exp" / "jstar").iterdir():
-        if not f.name.startswith("decode_"):
-            (exp / "jstar" / f.name).symlink_to(f)
+    shutil.copytree(tmp / "exp" / "jstar", exp / "jstar",   # trained, not decoded
+                    ignore=shutil.ignore_patterns("decode_*"))
     flag, events = tmp_path / "jstar_decoding_started", tmp_path / "events"
     flag_q, events_q, done_q = (shlex.quote(str(x))
                                 for x in (flag, events, exp / "espnet_st" / ".done"))

@@ -161,7 +161,9 @@ check_st_decode() { local m=$expdir/$st_name/config.yaml why
 run_stage 7 && [[ " $baselines " == *" espnet_st "* ]] && check_st_decode
 # with --asr_init stage 5 trains the baselines first, starting them while stage 4's MTs train
 early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
-other_baselines() { run_stage 6 && echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
+# the baselines other than the cascade; other_baselines: those, when stage 6 trains them
+non_cascade_baselines() { echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
+other_baselines() { run_stage 6 && non_cascade_baselines || true; }
 # done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
 done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
             mkdir -p "$1"; return 1; }
@@ -365,7 +367,7 @@ if run_stage 7; then
         pool_wait_for jstar
         for t in $test_sets; do for cs in $slow_chunk_sweep; do pool_run "$nj" decode_jstar jstar "$t" "$cs"; done; done
     fi
-    for b in $(echo $baselines | tr ' ' '\n' | grep -vx cascade || true); do
+    for b in $(non_cascade_baselines); do
         pool_wait_for "$b"; for t in $test_sets; do pool_run "$nj" "decode_$b" "$t"; done
     done
     pool_wait
