@@ -24,8 +24,19 @@ fi
 # pip >= 25.3 refuses espnet 202511's dependency ci_sdr (it declares a direct-URL extra).
 .venv/bin/python -m pip install -q 'pip==24.3.1'
 if ! .venv/bin/python scripts/check_stack.py >/dev/null 2>&1; then
+    # PyPI's x86_64 torch is the CUDA build: about 7.6 GB in .venv, and pip first downloads
+    # about 3 GB of wheels into TMPDIR. A full disk otherwise shows only as pip's OSError.
+    need_kb=$((11 * 1024 * 1024))
+    free_kb=$(df -Pk .venv "${TMPDIR:-/tmp}" | awk 'NR > 1 {print $4}' | sort -n | head -1)
+    if [ "$free_kb" -lt "$need_kb" ]; then
+        log "WARNING: $((free_kb / 1024)) MB free (in .venv or ${TMPDIR:-/tmp});" \
+            "installing the stack needs about 11 GB"
+    fi
     log "installing torch 2.9.1 + torchaudio 2.9.1 (a matching pair), then the project"
-    .venv/bin/python -m pip install -q torch==2.9.1 torchaudio==2.9.1
-    .venv/bin/python -m pip install -q -e '.[test]'
+    if ! .venv/bin/python -m pip install -q torch==2.9.1 torchaudio==2.9.1 \
+        || ! .venv/bin/python -m pip install -q -e '.[test]'; then
+        log "pip failed; free space now:"; df -h .venv "${TMPDIR:-/tmp}" >&2
+        exit 1
+    fi
 fi
 .venv/bin/python scripts/check_stack.py
