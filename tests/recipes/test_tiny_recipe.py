@@ -188,7 +188,7 @@ def test_bridge_is_the_default_jstar(recipe):
     tmp, _ = recipe
     exp = tmp / "exp"
     mt = yaml.safe_load((exp / "mt_char/config.yaml").read_text())
-    assert mt["src_blanks"] == 2 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
+    assert mt["src_blanks"] == 1 and mt["repeat"] == 1 and mt["src_token_list"][-1] == "<sos/eos>"
     assert len(mt["src_token_list"]) < 80  # characters, not the shared BPE
     # run.sh's --mt_char_args reach the character MT only
     assert mt["src_substitute"] == 0.1

@@ -224,11 +224,12 @@ current_stage=4; if run_stage 4; then
         mt) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" "$expdir/mt" \
                 "src_text text" ;;
         # the CTC bridge reads the ASR stream's CTC posteriors (one per 40 ms fast frame) as MT
-        # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-2
-        # CTC-like blanks after each (TUNING_mini.md section 10)
+        # source embeddings: its MT takes the ASR stream's characters, not repeated, with 0-1
+        # CTC-like blanks after each (TUNING_mini.md sections 10 and 30: 0-2 took 28 % longer for
+        # the same dev BLEU; --mt_char_args "--src_blanks 2" restores them)
         # shellcheck disable=SC2086
         mt_char) train_set=$mt_set timed train_task espnet2_jstar.bin.mt_train "$mt_config" \
-                "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 2 $mt_char_args ;;
+                "$expdir/mt_char" "src_text text" "${src_tok[@]}" --repeat 1 --src_blanks 1 $mt_char_args ;;
     esac; }
     # one MT keeps every core; two train side by side (each with its share under --train_jobs),
     # and with --asr_init stage 5's baselines start as soon as a slot is free
