@@ -181,7 +181,7 @@ def test_char_asr_tokens_stage3(recipe, tmp_path):
 def test_bridge_is_the_default_jstar(recipe):
     """run.sh --bridge true --asr_init true: "jstar" reads the ASR CTC posteriors through the
     character MT's source embeddings (no residual), its slow encoder and ST head start from
-    that MT (--repeat 1, 0-2 blanks per character), its fast encoder and ASR head from the
+    that MT (--repeat 1, 0-1 blanks per character), its fast encoder and ASR head from the
     cascade's ASR, trained before it; the cascade keeps the BPE MT."""
     import yaml
 
