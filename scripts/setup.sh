@@ -27,8 +27,8 @@ if ! .venv/bin/python scripts/check_stack.py >/dev/null 2>&1; then
     # PyPI's x86_64 torch is the CUDA build: about 7.6 GB in .venv, and pip first downloads
     # about 3 GB of wheels into TMPDIR. A full disk otherwise shows only as pip's OSError.
     need_kb=$((11 * 1024 * 1024))
-    free_kb=$(df -Pk .venv "${TMPDIR:-/tmp}" | awk 'NR > 1 {print $4}' | sort -n | head -1)
-    if [ "$free_kb" -lt "$need_kb" ]; then
+    free_kb=$(df -Pk .venv "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR > 1 {print $4}' | sort -n | head -1) || true
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
         log "WARNING: $((free_kb / 1024)) MB free (in .venv or ${TMPDIR:-/tmp});" \
             "installing the stack needs about 11 GB"
     fi
