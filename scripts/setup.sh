@@ -26,16 +26,16 @@ fi
 if ! .venv/bin/python scripts/check_stack.py >/dev/null 2>&1; then
     # PyPI's x86_64 torch is the CUDA build: about 7.6 GB in .venv, and pip first downloads
     # about 3 GB of wheels into TMPDIR. A full disk otherwise shows only as pip's OSError.
-    need_kb=$((11 * 1024 * 1024))
-    free_kb=$(df -Pk .venv "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR > 1 {print $4}' | sort -n | head -1) || true
-    if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
-        log "WARNING: $((free_kb / 1024)) MB free (in .venv or ${TMPDIR:-/tmp});" \
-            "installing the stack needs about 11 GB"
+    need_gb=11 pip_tmp=${TMPDIR:-/tmp}
+    free_kb=$(df -Pk .venv "$pip_tmp" 2>/dev/null | awk 'NR > 1 {print $4}' | sort -n | head -1) || true
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt $((need_gb * 1024 * 1024)) ]; then
+        log "WARNING: $((free_kb / 1024)) MB free (in .venv or $pip_tmp);" \
+            "installing the stack needs about $need_gb GB"
     fi
     log "installing torch 2.9.1 + torchaudio 2.9.1 (a matching pair), then the project"
     if ! .venv/bin/python -m pip install -q torch==2.9.1 torchaudio==2.9.1 \
         || ! .venv/bin/python -m pip install -q -e '.[test]'; then
-        log "pip failed; free space now:"; df -h .venv "${TMPDIR:-/tmp}" >&2
+        log "pip failed; free space now:"; df -h .venv "$pip_tmp" >&2
         exit 1
     fi
 fi
