@@ -8,6 +8,7 @@ paths are in test_tiny_recipe_failures.py.
 """
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -36,7 +37,7 @@ def test_every_stage_produced_outputs(recipe):
         assert (tmp / "exp" / exp / "config.yaml").exists()
     assert not (tmp / "exp/jstar/decode_test_unseen").exists()  # --test_sets test
     for d in ("jstar/decode_test", "cascade/decode_test", "espnet_st/decode_test",
-              "jstar/decode_test_slowchunk8", "mt/decode_test", "mt_char/decode_test"):
+              "jstar/decode_test_slowchunk16", "mt/decode_test", "mt_char/decode_test"):
         assert (tmp / "exp" / d / "score.json").exists(), d
     assert (tmp / "exp/jstar/decode_test/tokens.jsonl").stat().st_size > 0
     # the ESPnet ST baseline decodes its n-best average, not whichever epoch file sorts first
@@ -63,6 +64,11 @@ def test_every_stage_produced_outputs(recipe):
     assert all(("--st_blank_penalty 0.5 " in c) == (".jstar_inference " in c) for c in decodes)
     assert all(("--asr_blank_penalty 0.5 --mt_blank_penalty 0.5 " in c)
                == (".cascade_inference " in c) for c in decodes)
+    # run.sh's --slow_chunk_size 8 sets JSTAR's default decoding, the sweep point its own
+    chunks = [re.findall(r"--slow_chunk_size (\d+) ", c) for c in decodes if ".jstar_inference " in c]
+    assert sorted(chunks) == [["16"], ["8"]], chunks
+    assert "--output_dir " + str(tmp / "exp/jstar/decode_test_slowchunk16") in \
+        next(c for c in decodes if "--slow_chunk_size 16 " in c)
     # ESPnet ST decodes with the thread count its decode dir reports (--decode_threads 1)
     st_lines = [c for c in cmds.splitlines() if "espnet2.bin.st_inference" in c]
     assert st_lines and all(c.startswith("env OMP_NUM_THREADS=1 ") for c in st_lines)

@@ -26,6 +26,7 @@ def test_failing_stage_is_named_and_leaves_no_done(recipe, tmp_path):
     options = (tmp_path / "exp" / "run_options.txt").read_text().splitlines()
     assert "beam_size=4" in options
     assert "jstar_decode_args=--asr_blank_penalty 1 --st_blank_penalty 2" in options
+    assert "slow_chunk_size=8" in options and "slow_chunk_sweep=4 12 16 32" in options
     assert "st_pretrain=false" in options and "mt_extra_pairs=0" in options  # resolved (tiny)
 
 

@@ -11,7 +11,7 @@ def run(tmp, *args, check=True, **kw):
     # beam search expand many hypotheses per frame (beam 4: 47 s of compute for the 54 s of
     # the tiny test set, greedy: 4 s); the beam search has its own tests (tests/decoding)
     cmd = ["bash", str(RECIPE / "run.sh"), "--scale", "tiny", "--max_epoch", "2",
-           "--ablations", "", "--slow_chunk_sweep", "8", "--test_sets", "test",
+           "--ablations", "", "--slow_chunk_sweep", "16", "--test_sets", "test",
            "--beam_size", "1", "--datadir", str(tmp / "data"),
            "--expdir", str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, check=check, **kw)

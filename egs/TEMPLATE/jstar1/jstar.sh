@@ -52,6 +52,8 @@
 #                       --st_name NAME  its experiment (exp/NAME, NAME_asr, NAME_mt) and results
 #                       row, espnet_st[_SUFFIX]: a second ESPnet ST beside the first  [espnet_st]
 # Stage 7 (decoding):   --test_sets "test test_unseen"  --decode_threads N  --slow_chunk_sweep "8 16 32"
+#                       --slow_chunk_size N  JSTAR's slow-encoder chunk (its output frames) outside
+#                       the sweep; "" = the model's own (chunk_size in --jstar_config)  []
 #                       --beam_size N  every transducer search (JSTAR, cascade, MTs); 1 = greedy  [1]
 #                       --jstar_decode_args "ARGS" (every JSTAR system)  --cascade_decode_args "ARGS"
 #                       extra decoding options, e.g. "--st_blank_penalty 2" / "--mt_blank_penalty 1"  []
@@ -80,7 +82,7 @@ jstar_config=conf/train_jstar_mini.yaml; jstar_args=""; ablations=""; systems=""
 asr_init=false; asr_freeze=false; asr_init_args="--max_epoch 3 --optim_conf lr=0.0005 --scheduler_conf warmup_steps=50"
 cascade_asr_config=conf/train_cascade_asr_mini.yaml
 st_config=conf/train_espnet_st_mini.yaml; st_decode_config=conf/decode_st.yaml; baselines="cascade espnet_st"; st_pretrain=false; st_name=espnet_st
-test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; beam_size=1; jstar_decode_args=""; cascade_decode_args=""
+test_sets="test test_unseen"; decode_threads=1; slow_chunk_sweep=""; slow_chunk_size=""; beam_size=1; jstar_decode_args=""; cascade_decode_args=""
 python=${PYTHON:-}
 datadir=data; expdir=exp; results=RESULTS.md
 
@@ -146,7 +148,7 @@ mkdir -p "$expdir"
 # the resolved options of this run, for the record
 ( set -o posix; for v in stage stop_stage scale nj ngpu train_jobs seed corpus single_channel vocab_size asr_tokens \
     mt_config mt_extra_pairs mt_char_args jstar_config jstar_args bridge asr_init asr_freeze asr_init_args ablations cascade_asr_config st_config st_pretrain st_name st_decode_config baselines \
-    test_sets decode_threads slow_chunk_sweep beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
+    test_sets decode_threads slow_chunk_sweep slow_chunk_size beam_size jstar_decode_args cascade_decode_args max_epoch; do echo "$v=${!v}"; done ) > "$expdir/run_options.txt"
 
 run_stage() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ]; }
 # ESPnet ST's decoding config must exist, and a search that weighs the ST CTC needs a model
@@ -314,7 +316,8 @@ current_stage=7
 decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
     local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads"
                  --beam_size "$beam_size" $jstar_decode_args)
-    [ -n "$cs" ] && { d=${d}_slowchunk$cs; extra+=(--slow_chunk_size "$cs"); }
+    if [ -n "$cs" ]; then d=${d}_slowchunk$cs; else cs=$slow_chunk_size; fi   # a sweep point, or the default
+    [ -n "$cs" ] && extra+=(--slow_chunk_size "$cs")
     done_or "$d" && return 0
     log "stage 7: streaming decoding $sys on $t${cs:+ (slow chunk $cs)}"
     timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${extra[@]}" \

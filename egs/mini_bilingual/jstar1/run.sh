@@ -25,16 +25,19 @@
 # --st_blank_penalty 2: dev BLEU 21.4 against 16.6 (seed 0; 21.5 against 16.4, seed 1), WER
 # 52.0 against 52.5; the cascade --asr_blank_penalty 1 --mt_blank_penalty 1: dev BLEU 22.8
 # against 21.5, WER 51.3 against 52.4. --jstar_decode_args "" --cascade_decode_args "" drop them.
-# --slow_chunk_sweep "4 8 12 32": the latency-quality curve; chunk 4 (320 ms) is the point where
-# JSTAR's first ST word comes 1.5 s before the tuned cascade's on dev for both fine-tuning seeds
-# (727 and 767 ms against 2319), at about 5 BLEU below the default chunk 16 (TUNING_mini.md
-# section 23).
+# --slow_chunk_size 8: JSTAR decodes with 640 ms slow-encoder chunks (the model trains on 8-24,
+# its own default is 16). On dev, 8 is the largest chunk tried at which JSTAR's first ST word
+# comes 1.5 s before the cascade's for both fine-tuning seeds (842 and 868 ms against 2370; 916
+# and 965 at chunk 12, 1143 and 1118 at 16), at BLEU 23.5 and 22.1 against the cascade's 22.4
+# (16: 22.7 and 24.2; TUNING_mini.md section 31). --slow_chunk_size "" decodes at 16.
+# --slow_chunk_sweep "4 12 16 32": the latency-quality curve around it.
 # --train_jobs 2: two trainings side by side, one thread each on 2 CPU cores (the setting of
 # the committed RESULTS.md run).
 set -euo pipefail
 cd "$(dirname "$0")"
 exec ../../TEMPLATE/jstar1/jstar.sh --corpus mini_bilingual --scale mini \
-    --slow_chunk_sweep "4 8 12 32" --asr_tokens char --bridge true --asr_init true --beam_size 4 \
+    --asr_tokens char --bridge true --asr_init true --beam_size 4 \
+    --slow_chunk_size 8 --slow_chunk_sweep "4 12 16 32" \
     --mt_char_args "--src_substitute 0.1" --train_jobs 2 \
     --jstar_decode_args "--asr_blank_penalty 1 --st_blank_penalty 2" \
     --cascade_decode_args "--asr_blank_penalty 1 --mt_blank_penalty 1" "$@"
