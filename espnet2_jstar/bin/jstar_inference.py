@@ -78,6 +78,31 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
+def set_decoding_chunk(encoder: Optional[torch.nn.Module], chunk: Optional[int],
+                       option: str) -> None:
+    """Decode ``encoder`` with chunks of ``chunk`` output frames, keeping its left context.
+
+    The left context stays at least as many frames as the trained setting's
+    (``num_left_chunks * chunk_size``), rounded up to whole new chunks. Nothing changes when
+    ``chunk`` or ``encoder`` is None (a system without a slow encoder ignores
+    ``--slow_chunk_size``).
+
+    Raises:
+        ValueError: ``chunk`` is not positive, or the encoder fixes its chunk when built
+            (Emformer's segment length), so ``option`` cannot change it.
+    """
+    if chunk is None or encoder is None:
+        return
+    if chunk < 1:
+        raise ValueError(f"{option} {chunk}: a chunk must be at least 1 frame")
+    if not hasattr(encoder, "num_left_chunks"):
+        raise ValueError(f"{option} {chunk}: {type(encoder).__name__} fixes its chunk when "
+                         f"it is built; decode without {option} (the recipe has one of that "
+                         "name)")
+    left = encoder.num_left_chunks * encoder.chunk_size
+    encoder.chunk_size, encoder.num_left_chunks = chunk, max(1, -(-left // chunk))
+
+
 def main(argv=None):
     """Entry point (console script ``jstar-inference``)."""
     parser = get_parser()
@@ -93,13 +118,8 @@ def main(argv=None):
     model, train_args = load_model(
         args.jstar_train_config, args.model_file or args.jstar_model_file, device
     )
-    for enc, cs in ((model.fast_encoder, args.fast_chunk_size),
-                    (model.slow_encoder, args.slow_chunk_size)):
-        if cs is not None and enc is not None:
-            if not hasattr(enc, "num_left_chunks"):
-                raise ValueError(f"{type(enc).__name__} has a fixed chunk size")
-            left = enc.num_left_chunks * enc.chunk_size
-            enc.chunk_size, enc.num_left_chunks = cs, max(1, -(-left // cs))
+    set_decoding_chunk(model.fast_encoder, args.fast_chunk_size, "--fast_chunk_size")
+    set_decoding_chunk(model.slow_encoder, args.slow_chunk_size, "--slow_chunk_size")
     asr_tok = TokenDecoder.from_train_args(train_args, "asr")
     st_tok = TokenDecoder.from_train_args(train_args, "st")
 
