@@ -255,13 +255,14 @@ _NAMED_SET = re.compile(r"^(?P<base>.+) \((?P<set>[^)]*)\)$")  # "jstar (test)"
 
 
 def sweep_series(
-    points: Sequence[Tuple[str, Optional[float], Optional[float]]]
+    points: Sequence[Tuple[str, Optional[float], Optional[float]]],
+    default_tag: str = "default",
 ) -> Dict[str, List[Tuple[float, float, str]]]:
     """Group plot points into series: a system and its slow-chunk sweep share one series.
 
     ``"jstar_slowchunk8 (test)"`` joins ``"jstar (test)"`` (tagged "8"; the system itself is
-    tagged "default"); any other label is a series of its own (tag ""). Points with a None
-    value are dropped.
+    tagged ``default_tag``, e.g. the recipe's ``--slow_chunk_size``); any other label is a
+    series of its own (tag ""). Points with a None value are dropped.
 
     Returns:
         series label -> [(laal_ms, bleu, tag)], sorted by LAAL.
@@ -276,12 +277,13 @@ def sweep_series(
         if m:
             key, tag = f"{m['base']} ({m['set']})", m["chunk"]
         else:
-            key, tag = label, ("default" if label in swept else "")
+            key, tag = label, (default_tag if label in swept else "")
         series.setdefault(key, []).append((laal, bleu, tag))
     return {k: sorted(v) for k, v in series.items()}
 
 
-def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: str) -> None:
+def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: str,
+                         default_tag: str = "default") -> None:
     """Latency–quality plot (LAAL in ms vs BLEU), one legend entry per system.
 
     A system's slow-chunk sweep is drawn as one line through its points, each tagged with its
@@ -290,6 +292,7 @@ def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: st
     Args:
         points: ``(label, laal_ms, bleu)`` triples; points with a None value are skipped.
         out_png: Output image path.
+        default_tag: Tag of a swept system's own point (:func:`sweep_series`).
     """
     import matplotlib
 
@@ -297,7 +300,7 @@ def plot_latency_quality(points: Sequence[Tuple[str, float, float]], out_png: st
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key, pts in sweep_series(points).items():
+    for key, pts in sweep_series(points, default_tag).items():
         xs, ys, tags = zip(*pts)
         ax.plot(xs, ys, "o-" if len(pts) > 1 else "o", label=key)
         for x, y, tag in pts:
@@ -322,6 +325,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="Results", help="page heading")
     p.add_argument("--commands_file", default=None, help="file with the exact commands run")
     p.add_argument("--plot", default=None, help="also write a LAAL-vs-BLEU plot (PNG)")
+    p.add_argument("--plot_default_tag", default="default",
+                   help="plot tag of a swept system's own point (the recipe: its slow chunk)")
     p.add_argument("--bootstrap", type=int, default=1000,
                    help="draws of the paired bootstrap section (0 = none)")
     return p
@@ -344,8 +349,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.plot:
         get_laal = _get("st", "latency", "ideal", "laal_ms")
         plot_latency_quality(
-            [(str(s["system"]), get_laal(s), _get("st", "bleu")(s)) for s in scores], args.plot
-        )
+            [(str(s["system"]), get_laal(s), _get("st", "bleu")(s)) for s in scores], args.plot,
+            args.plot_default_tag)
     print(f"wrote {args.out} ({len(scores)} systems)")
     return 0
 

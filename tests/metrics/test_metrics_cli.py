@@ -149,3 +149,7 @@ def test_sweep_series_joins_a_system_and_its_chunk_sweep():
     assert series["jstar (test_unseen)"] == [(1550.0, 2.0, "")]  # no sweep on this set
     assert series["cascade (test)"] == [(2400.0, 19.2, "")]
     assert "espnet_st (test)" not in series and len(series) == 3
+    # the recipe tags the swept system's own point with its --slow_chunk_size
+    tagged = make_results.sweep_series(pts, default_tag="16")
+    assert tagged["jstar (test)"][1] == (1500.0, 3.0, "16")
+    assert tagged["cascade (test)"] == [(2400.0, 19.2, "")]
