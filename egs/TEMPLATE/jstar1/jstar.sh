@@ -65,9 +65,9 @@
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
-# Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs,
-# an interrupted training resumes from its checkpoint (ESPnet --resume true), after
-# espnet2_jstar.bin.repair_checkpoint has mended any .pth file that a kill left truncated.
+# Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs, even
+# with other options (delete a stage dir to redo it); an interrupted training resumes from its
+# checkpoint (--resume true) once repair_checkpoint has mended a .pth that a kill left truncated.
 set -euo pipefail
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
