@@ -393,7 +393,7 @@ current_stage=8; if run_stage 8; then
     ${python} -m espnet2_jstar.bin.make_results --scores "${scores[@]}" --out "$results" \
         --title "$corpus/jstar1 (scale $scale)" \
         --commands_file "$expdir/commands.txt" --plot "${results%.md}_latency_quality.png" \
-        --plot_default_tag "${slow_chunk_size:-default}" || die "make_results failed"
+        ${slow_chunk_size:+--plot_default_tag "$slow_chunk_size"} || die "make_results failed"
     log "wrote $results"
 fi
 trap - EXIT
