@@ -32,40 +32,12 @@ from typing import Dict, List, Mapping, Sequence, Union
 
 import torch
 
+from espnet2_jstar.models.model_files import MODEL_FILE_PATTERNS, find_model_file  # noqa: F401
+
 PREFIXES = ("slow_encoder.", "st_head.", "bridge.")
 # JSTAR name prefix -> MT name prefix, where they differ: the CTC bridge holds the MT model's
 # source embedding and its layer norm (models/bridge.py).
 ALIASES = {"bridge.": ""}
-# Preferred model files in an ESPnet experiment directory (first match wins).
-MODEL_FILE_PATTERNS = (
-    "valid.loss.ave.pth",
-    "valid.loss.ave_*best.pth",
-    "valid.loss.best.pth",
-    "*.ave.pth",
-    "*ave_*best.pth",
-    "*.best.pth",
-    "latest.pth",
-    "*epoch.pth",
-    "checkpoint.pth",
-)
-
-
-def find_model_file(directory: Union[str, Path]) -> Path:
-    """Pick the model file of an ESPnet experiment (or unpacked) directory.
-
-    Searches the directory, then its sub-directories, for :data:`MODEL_FILE_PATTERNS` in
-    order (averaged model first, ``checkpoint.pth`` last).
-
-    Raises:
-        FileNotFoundError: No ``.pth`` file found.
-    """
-    directory = Path(directory)
-    for pattern in MODEL_FILE_PATTERNS:
-        for glob in (directory.glob(pattern), directory.rglob(pattern)):
-            hits = sorted(p for p in glob if p.is_file())
-            if hits:
-                return hits[-1] if pattern == "*epoch.pth" else hits[0]
-    raise FileNotFoundError(f"no MT model file (*.pth) found under {directory}")
 
 
 def _torch_load(path: Path) -> Mapping[str, torch.Tensor]:
