@@ -153,3 +153,11 @@ def test_sweep_series_joins_a_system_and_its_chunk_sweep():
     tagged = make_results.sweep_series(pts, default_tag="16")
     assert tagged["jstar (test)"][1] == (1500.0, 3.0, "16")
     assert tagged["cascade (test)"] == [(2400.0, 19.2, "")]
+
+
+def test_make_results_without_scores_says_so_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "RESULTS.md"
+    with pytest.raises(SystemExit) as e:
+        make_results.main(["--scores", "--out", str(out)])
+    assert e.value.code == 2 and not out.exists()
+    assert "no score.json given" in capsys.readouterr().err
