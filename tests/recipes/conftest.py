@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tiny_recipe_util import run
+from tiny_recipe_util import DECODE_ARGS, run
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +18,8 @@ def recipe(tmp_path_factory):
     # ESPnet ST pre-trained (--st_pretrain true, not run.sh's default) so that one run covers
     # that path too (test_failing_parallel_job_fails_its_stage trains the default one)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    p = run(tmp, "--train_jobs", "2", "--nj", "2", "--jstar_decode_args", "--st_blank_penalty 0.5",
-            "--cascade_decode_args", "--asr_blank_penalty 0.5 --mt_blank_penalty 0.5",
-            "--st_pretrain", "true", check=False, env=env)
+    p = run(tmp, "--train_jobs", "2", "--nj", "2", *DECODE_ARGS, "--st_pretrain", "true",
+            check=False, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"tiny recipe: {time.time() - t0:.0f} s")
     return tmp, p

@@ -4,6 +4,11 @@ import subprocess
 from pathlib import Path
 
 RECIPE = Path(__file__).resolve().parents[2] / "egs" / "mini_bilingual" / "jstar1"
+# the shared run's decoding options (conftest.py): a re-run of stage 7 over its decodings
+# passes them too, or it redoes those decodings with run.sh's own (each decoding's .done
+# records its command: espnet2_jstar.bin.stage_stamp)
+DECODE_ARGS = ("--jstar_decode_args", "--st_blank_penalty 0.5",
+               "--cascade_decode_args", "--asr_blank_penalty 0.5 --mt_blank_penalty 0.5")
 
 
 def run(tmp, *args, check=True, **kw):

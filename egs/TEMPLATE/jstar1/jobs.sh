@@ -1,6 +1,8 @@
 # Helpers of jstar.sh (sourced): the record of commands and times, one ESPnet training
 # (train_task), and a small job pool. They use jstar.sh's globals (expdir, datadir, bpedir,
-# seed, ngpu, python, train_env, train_set, epoch_args) and its log(), die(), done_or().
+# seed, ngpu, python, train_env, train_set, epoch_args) and its log(), die().
+# Decodings and trainings are stamped (stage_stamp): a re-run redoes a decoding whose command or
+# inputs changed, and names a training that was trained otherwise (it keeps it).
 # record CMD...: append CMD to commands.txt, quoting the arguments a shell would split
 record() { local a out=()
            for a in "$@"; do
@@ -12,6 +14,33 @@ record() { local a out=()
 timed() { local t0=$SECONDS rc=0; [ "$1" = train_task ] || record "$@"; "$@" || rc=$?
           echo "$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo " (failed, exit $rc)") : $*" >> "$expdir/stage_times.txt"
           return $rc; }
+
+# done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
+done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
+            mkdir -p "$1"; return 1; }
+# model_file DIR: the model to load from an experiment: n-best average, else best, else last
+model_file() { local f
+    for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
+        [ -f "$1/$f" ] && { echo "$1/$f"; return 0; }
+    done; die "no model file in $1"; }
+# fresh_or DIR CMD...: true (skip) if DIR/.done records CMD with its inputs as they are now
+# (espnet2_jstar.bin.stage_stamp); otherwise DIR (a decoding with other options or inputs, or
+# an interrupted one) is removed and made again, and false is returned. stamp DIR CMD...
+# writes that .done once CMD has succeeded.
+fresh_or() { local d=$1 why rc=0; shift
+             why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$d" -- "$@" 2>&1) || rc=$?
+             [ $rc -eq 0 ] && { log "$d is complete (.done): skipped"; return 0; }
+             [ $rc -eq 1 ] || die "checking $d/.done failed: $why"
+             [ -f "$d/.done" ] && log "$d: $why: running it again"
+             rm -rf "$d"; mkdir -p "$d"; return 1; }
+stamp() { local d=$1; shift
+          ${python} -m espnet2_jstar.bin.stage_stamp write "$d" -- "$@" || die "writing $d/.done failed"; }
+# fresh_decoding DIR: false (with the reason logged) if an input of DIR's decoding has changed
+# since it ran (a model retrained since, say): stage 8 leaves such a decoding out
+fresh_decoding() { local why rc=0
+                   why=$(${python} -m espnet2_jstar.bin.stage_stamp verify "$1" 2>&1) || rc=$?
+                   [ $rc -le 1 ] || die "checking $1/.done failed: $why"
+                   [ $rc -eq 0 ] || log "$1 left out of the results: $why"; return $rc; }
 
 # A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
 # jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's
@@ -45,7 +74,7 @@ pool_wait_for() { local n; for n in "$@"; do
 #   "speech src_text:text" (ESPnet ASR: the data dir's src_text read as its "text")
 train_task() {
     local module=$1 config=$2 out=$3 names=$4; shift 4
-    done_or "$out" && return 0
+    local done=false; [ -f "$out/.done" ] && done=true || mkdir -p "$out"
     local data=() n file type
     for split in train valid; do
         local d=${datadir}/${train_set:-train}; [ $split = valid ] && d=${datadir}/dev
@@ -56,7 +85,7 @@ train_task() {
     done
     local common=(--config "$config" --token_list "$bpedir/tokens.txt" --bpemodel "$bpedir/bpe.model"
                   --seed "$seed" --ngpu "$ngpu" --use_matplotlib false --use_tensorboard false "$@")
-    if [ ! -f "$out/stats/.done" ]; then
+    if ! $done && [ ! -f "$out/stats/.done" ]; then
         log "collect stats -> $out/stats"
         record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${data[@]}" --collect_stats true \
             --output_dir "$out/stats"
@@ -74,16 +103,23 @@ train_task() {
     # speech features are normalised (ESPnet's MT writes feats_stats.npz too, but takes no --normalize)
     [[ " $names " == *" speech "* ]] && [ -f "$out/stats/train/feats_stats.npz" ] \
         && norm=(--normalize global_mvn --normalize_conf "stats_file=$out/stats/train/feats_stats.npz")
+    # the training command, as its .done records it (the thread count, train_env, left out)
+    local cmd=(${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}"
+               "${epoch_args[@]}" --resume true --output_dir "$out")
+    if $done; then   # kept, even when trained with other options or inputs: say so
+        log "$out is complete (.done): skipped"
+        local why; [ -s "$out/.done" ] \
+            && ! why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$out" -- "${cmd[@]}" 2>&1) \
+            && log "WARNING: $out kept as it was trained; $why (delete $out to train it again)"
+        return 0
+    fi
     log "training $module -> $out (log: $out.train.log)"
     # a kill during ESPnet's in-place torch.save leaves a truncated .pth: repair before resuming
     if compgen -G "$out/*.pth" > /dev/null; then
         ${python} -m espnet2_jstar.bin.repair_checkpoint "$out" >> "$out.train.log" 2>&1 \
             || die "repairing $out failed, see $out.train.log"
     fi
-    record "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
-        "${epoch_args[@]}" --resume true --output_dir "$out"
-    env "${train_env[@]}" ${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}" \
-        "${epoch_args[@]}" --resume true --output_dir "$out" >> "$out.train.log" 2>&1 \
-        || die "training failed, see $out.train.log"
-    touch "$out/.done"
+    record "${train_env[@]}" "${cmd[@]}"
+    env "${train_env[@]}" "${cmd[@]}" >> "$out.train.log" 2>&1 || die "training failed, see $out.train.log"
+    stamp "$out" "${cmd[@]}"
 }

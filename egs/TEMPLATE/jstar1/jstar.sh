@@ -65,9 +65,11 @@
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
-# Each stage writes <stage-dir>/.done when complete: finished stages are skipped on re-runs, even
-# with other options (delete a stage dir to redo it); an interrupted training resumes from its
-# checkpoint (--resume true) once repair_checkpoint has mended a .pth that a kill left truncated.
+# Each stage writes <stage-dir>/.done when complete. Re-runs skip finished data and trainings even
+# with other options (a training's .done records its command: a change is named in a warning;
+# delete the dir to redo it), and redo a decoding whose command or inputs changed; stage 8 leaves
+# out one whose inputs changed since. An interrupted training resumes from its checkpoint
+# (--resume true) once repair_checkpoint has mended a .pth that a kill left truncated.
 set -euo pipefail
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
@@ -166,11 +168,9 @@ early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
 # the baselines other than the cascade; other_baselines: those, when stage 6 trains them
 non_cascade_baselines() { echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
 other_baselines() { run_stage 6 && non_cascade_baselines || true; }
-# done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
-done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
-            mkdir -p "$1"; return 1; }
-# record, timed, train_task, pool_run, pool_job, pool_wait, pool_wait_for (commands.txt,
-# stage_times.txt, one ESPnet training, job pool)
+# done_or, fresh_or, stamp, fresh_decoding, model_file, record, timed, train_task, pool_run,
+# pool_job, pool_wait, pool_wait_for (.done markers, commands.txt, stage_times.txt, one ESPnet
+# training, job pool)
 source "$(dirname "$0")/jobs.sh"
 
 current_stage=1; if run_stage 1; then
@@ -259,11 +259,6 @@ train_baseline() { log "stage ${current_stage}: baseline $1"
                      "speech src_text text" "${src[@]}" --src_token_type bpe "${init[@]}" ;;
         *) die "unknown baseline $1" ;;
     esac; }
-# model_file DIR: the model to load from an experiment: n-best average, else best, else last
-model_file() { local f
-    for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
-        [ -f "$1/$f" ] && { echo "$1/$f"; return 0; }
-    done; die "no model file in $1"; }
 train_jstar() { local sys=$1 cfg=$jstar_config extra=() mt asr
     mt=$(jstar_mt "$sys"); [ -n "$mt" ] && extra+=(--mt_init "$expdir/$mt")
     # from a trained ASR the CTC posteriors alone meet the MT's input space; the residual
@@ -312,47 +307,51 @@ current_stage=6; if run_stage 6; then
 fi
 
 current_stage=7
-# decode_<kind> <test set> [...]: one decoding each, skipped when its .done exists
+# decode_<kind> <test set> [...]: one decoding each, skipped when its .done records the same
+# command and inputs (fresh_or), redone when they changed
 decode_jstar() { local sys=$1 t=$2 cs=${3:-} d=$expdir/$1/decode_$2
-    local extra=(--data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --num_threads "$decode_threads"
-                 --beam_size "$beam_size" $jstar_decode_args)
     if [ -n "$cs" ]; then d=${d}_slowchunk$cs; else cs=$slow_chunk_size; fi   # a sweep point, or the default
-    [ -n "$cs" ] && extra+=(--slow_chunk_size "$cs")
-    done_or "$d" && return 0
+    local cmd=(${python} -m espnet2_jstar.bin.jstar_inference --mode streaming --num_threads "$decode_threads"
+               --data_path_and_name_and_type "${datadir}/$t/wav.scp,speech,sound" --beam_size "$beam_size"
+               $jstar_decode_args ${cs:+--slow_chunk_size "$cs"} --jstar_train_config "$expdir/$sys/config.yaml"
+               --jstar_model_file "$expdir/$sys" --output_dir "$d")
+    fresh_or "$d" "${cmd[@]}" && return 0
     log "stage 7: streaming decoding $sys on $t${cs:+ (slow chunk $cs)}"
-    timed ${python} -m espnet2_jstar.bin.jstar_inference --mode streaming "${extra[@]}" \
-        --jstar_train_config "$expdir/$sys/config.yaml" --jstar_model_file "$expdir/$sys" \
-        --output_dir "$d" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
-    touch "$d/.done"; }
-decode_mt() { local m=$1 d=$expdir/$1/decode_$2; done_or "$d" && return 0
-    timed ${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/$m/config.yaml" \
-        --mt_model_file "$expdir/$m" --output_dir "$d/st" --beam_size "$beam_size" \
-        --data_path_and_name_and_type "${datadir}/$2/src_text,src_text,text" > "$d.log" 2>&1 \
-        || die "MT decoding failed, see $d.log"
-    touch "$d/.done"; }
-decode_cascade() { local d=$expdir/cascade/decode_$1; done_or "$d" && return 0
+    timed "${cmd[@]}" > "$d.log" 2>&1 || die "decoding failed, see $d.log"
+    stamp "$d" "${cmd[@]}"; }
+decode_mt() { local m=$1 d=$expdir/$1/decode_$2
+    local cmd=(${python} -m espnet2_jstar.bin.mt_inference --mt_train_config "$expdir/$m/config.yaml"
+               --mt_model_file "$expdir/$m" --output_dir "$d/st" --beam_size "$beam_size"
+               --data_path_and_name_and_type "${datadir}/$2/src_text,src_text,text")
+    fresh_or "$d" "${cmd[@]}" && return 0
+    timed "${cmd[@]}" > "$d.log" 2>&1 || die "MT decoding failed, see $d.log"
+    stamp "$d" "${cmd[@]}"; }
+decode_cascade() { local d=$expdir/cascade/decode_$1
+    local cmd=(${python} -m espnet2_jstar.bin.cascade_inference --num_threads "$decode_threads"
+               --beam_size "$beam_size" --mt_beam_size "$beam_size" $cascade_decode_args
+               --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound"
+               --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr"
+               --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" --output_dir "$d")
+    fresh_or "$d" "${cmd[@]}" && return 0
     log "stage 7: cascade decoding on $1"
-    timed ${python} -m espnet2_jstar.bin.cascade_inference --num_threads "$decode_threads" \
-        --beam_size "$beam_size" --mt_beam_size "$beam_size" $cascade_decode_args \
-        --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
-        --asr_train_config "$expdir/cascade_asr/config.yaml" --asr_model_file "$expdir/cascade_asr" \
-        --mt_train_config "$expdir/mt/config.yaml" --mt_model_file "$expdir/mt" \
-        --output_dir "$d" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
-    touch "$d/.done"; }
-decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS; done_or "$d" && return 0
-    log "stage 7: ESPnet ST decoding on $1"
+    timed "${cmd[@]}" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
+    stamp "$d" "${cmd[@]}"; }
+decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS mf
+    mf=$(model_file "$expdir/$st_name") || exit 1   # (model_file said why)
     # the thread count the decode dir reports (--threads below) is the one it ran with
-    timed env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference \
-        --config "$st_decode_config" --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1 \
-        --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound" \
-        --st_train_config "$expdir/$st_name/config.yaml" \
-        --st_model_file "$(model_file "$expdir/$st_name")" \
-        --output_dir "$d/raw" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
+    local cmd=(env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference
+               --config "$st_decode_config" --batch_size 1 --ngpu "$((ngpu > 0 ? 1 : 0))" --nbest 1
+               --data_path_and_name_and_type "${datadir}/$1/wav.scp,speech,sound"
+               --st_train_config "$expdir/$st_name/config.yaml"
+               --st_model_file "$mf" --output_dir "$d/raw")
+    fresh_or "$d" "${cmd[@]}" && return 0
+    log "stage 7: ESPnet ST decoding on $1"
+    timed "${cmd[@]}" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
     OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
         --st_inference_dir "$d/raw" --data_dir "${datadir}/$1" --output_dir "$d" \
         --compute_seconds $((SECONDS - t0)) --threads "$decode_threads" >> "$d.log" 2>&1 \
         || die "ESPnet ST decode-dir conversion failed, see $d.log"
-    touch "$d/.done"; }
+    stamp "$d" "${cmd[@]}"; }
 if run_stage 7; then
     # every decoding is independent: up to --nj of them run at once, in the slots that the
     # trainings of stages 4-6 free; each group first waits for the trainings it reads, in the
@@ -381,7 +380,7 @@ current_stage=8; if run_stage 8; then
     log "stage 8: scoring"
     scores=()
     for d in "$expdir"/*/decode_*/; do
-        d=${d%/}; [ -f "$d/.done" ] || continue
+        d=${d%/}; [ -f "$d/.done" ] && fresh_decoding "$d" || continue
         t=${d##*/decode_}; t=${t%%_slowchunk*}
         sys=$(basename "$(dirname "$d")")${d##*/decode_$t}
         conv=${datadir}/dry/$t/conversations.jsonl; [ -f "$conv" ] || conv=""  # TTS voices
