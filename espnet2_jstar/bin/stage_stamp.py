@@ -1,7 +1,7 @@
 """Stage stamps: a .done that records what ran, so that a re-run sees what changed since.
 
-The recipe stamps every decoding (a changed one is redone) and every training (a changed one
-is kept, with a warning: retraining is too costly to do unasked).
+The recipe stamps every decoding (a changed one is redone), and every training and data
+stage (a changed one is kept, with a warning: retraining is too costly to do unasked).
 
 Usage:
     # 0: DIR/.done records this command and its inputs as they are now (skip the decoding);
@@ -16,10 +16,12 @@ Usage:
 A command's *signature* is what its result depends on: the module and every option, with each
 file an argument names replaced by that file's md5 (``data/test/wav.scp,speech,sound`` hashes
 ``wav.scp``) and each experiment directory by the md5 of its model file
-(:func:`~espnet2_jstar.models.model_files.find_model_file`). The interpreter before ``-m`` is
-left out (``env`` assignments are kept), and so is the value of ``--output_dir``. So a moved
-or symlinked experiment, or another virtual environment, keeps its decodings, while another
-``--slow_chunk_size``, a retrained model or an edited decoding config redoes them.
+(:func:`~espnet2_jstar.models.model_files.find_model_file`), and another stage's output
+directory by the md5 of its ``.done``. The interpreter before ``-m`` (or before a ``.py``
+script) is left out (``env`` assignments are kept), and so are the values of ``--output_dir``,
+``--out_dir`` and ``--nj``. So a moved or symlinked experiment, another virtual environment or
+another number of jobs keeps its decodings, while another ``--slow_chunk_size``, a retrained
+model or an edited decoding config redoes them.
 
 ESPnet's own stage scripts, and icefall's, skip a stage on an empty marker whatever the
 options; nothing there records or compares a stage's inputs, hence this small tool. It
@@ -38,6 +40,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from espnet2_jstar.models.model_files import find_model_file
 
 DONE = ".done"
+OUTPUT_OPTIONS = ("--output_dir", "--out_dir")   # where the result goes, not what it is
+JOBS_OPTIONS = ("--nj",)   # parallel jobs: the same result
 
 
 def _md5(path: Path) -> str:
@@ -53,18 +57,24 @@ def _is_path(segment: str) -> bool:
 
 
 def _input_token(arg: str) -> str:
-    """``arg`` with each file it names replaced by ``md5:<hex>``; a model directory by
-    ``model:<hex>``, the md5 of its model file.
+    """``arg`` with each file it names replaced by ``md5:<hex>``; an experiment directory by
+    ``model:<hex>``, the md5 of its model file; another stage's output directory by
+    ``done:<hex>``, the md5 of its ``.done`` (so a stage made again upstream shows).
 
     A file may also be one field of an ESPnet argument: ``data/test/wav.scp,speech,sound``,
     ``exp/asr/valid.loss.ave.pth:encoder:encoder`` (``--init_param``) or
     ``stats_file=exp/stats/feats_stats.npz``.
     """
-    if arg and Path(arg).is_dir():
-        try:
-            return f"model:{_md5(find_model_file(arg))}"
-        except FileNotFoundError:
-            return arg
+    folder = Path(arg)
+    if arg and folder.is_dir():
+        if (folder / "config.yaml").is_file():   # an ESPnet experiment
+            try:
+                return f"model:{_md5(find_model_file(folder))}"
+            except FileNotFoundError:
+                return arg
+        if (folder / DONE).is_file():   # a stage's output (data/dry): what its .done records
+            return f"done:{_md5(folder / DONE)}"
+        return arg
     parts = re.split(r"([,:=])", arg)
     for i in range(0, len(parts), 2):
         if _is_path(parts[i]):
@@ -73,7 +83,7 @@ def _input_token(arg: str) -> str:
 
 
 def _hashed(token: str) -> bool:
-    return token.startswith("model:") or "md5:" in token
+    return token.startswith(("model:", "done:")) or "md5:" in token
 
 
 def _shown_path(arg: str) -> str:
@@ -85,17 +95,21 @@ def signature(cmd: Sequence[str]) -> List[str]:
     """The tokens a command's result depends on (see the module docstring).
 
     Args:
-        cmd: The command line, e.g. ``[python, "-m", "espnet2_jstar.bin.jstar_inference", ...]``
-            or ``["env", "OMP_NUM_THREADS=1", python, "-m", ...]``.
+        cmd: The command line, e.g. ``[python, "-m", "espnet2_jstar.bin.jstar_inference", ...]``,
+            ``["env", "OMP_NUM_THREADS=1", python, "-m", ...]`` or ``[python, "local/x.py", ...]``
+            (a script is hashed like any file it names).
     """
     cmd = list(cmd)
-    if "-m" in cmd:
-        i = cmd.index("-m")
-        cmd = [t for t in cmd[:i] if "=" in t and not t.startswith("-")] + cmd[i:]
+    start = next((i for i, t in enumerate(cmd) if t == "-m" or t.endswith(".py")), None)
+    if start is not None:   # the interpreter (and env) left out, VAR=value kept
+        cmd = [t for t in cmd[:start] if "=" in t and not t.startswith("-")] + cmd[start:]
     out: List[str] = []
     for j, tok in enumerate(cmd):
-        if j > 0 and cmd[j - 1] == "--output_dir":
+        before = cmd[j - 1] if j else ""
+        if before in OUTPUT_OPTIONS:
             out.append("<output>")
+        elif before in JOBS_OPTIONS:
+            out.append("<jobs>")
         else:
             out.append(_input_token(tok))
     return out
@@ -130,9 +144,10 @@ def explain(old_cmd: Sequence[str], old_sig: Sequence[str], cmd: Sequence[str],
         reasons.append("another program or environment")
     for name in list(opts) + [n for n in old_opts if n not in opts]:
         if name not in old_opts:
-            reasons.append(f"{name} {shown[name]} added")
+            reasons.append(" ".join(filter(None, (name, shown[name], "added"))))
         elif name not in opts:
-            reasons.append(f"{name} {old_shown.get(name, old_opts[name])} removed")
+            reasons.append(" ".join(filter(None, (name, old_shown.get(name, old_opts[name]),
+                                                  "removed"))))
         elif opts[name] != old_opts[name]:
             before, now = old_shown.get(name, old_opts[name]), shown[name]
             if before == now:   # same path, other contents

@@ -183,3 +183,39 @@ def test_an_unreadable_stamp_is_redone_and_a_failure_exits_2(exp, capsys, monkey
     monkeypatch.setattr(stage_stamp, "_md5", fail)
     assert stage_stamp.main(["check", str(out), "--"] + cmd) == 2
     assert "OSError: disk gone" in capsys.readouterr().err
+
+
+def test_a_data_stage_script_its_input_stage_and_jobs(tmp_path, monkeypatch):
+    """A local/ script is hashed, --out_dir and --nj are left out, and an input folder made by
+    another stage is known by its .done: made again upstream, this stage has changed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "local").mkdir()
+    script = tmp_path / "local" / "simulate_array.py"
+    script.write_text("print('v1')\n")
+    dry = tmp_path / "data" / "dry"
+    dry.mkdir(parents=True)
+    (dry / ".done").write_text('{"command": ["a"], "signature": ["a"]}\n')
+    cmd = ["/venv/bin/python", "local/simulate_array.py", "--in_dir", "data/dry", "--out_dir",
+           "data", "--nj", "2", "--seed", "0"]
+    out = tmp_path / "data" / "train"
+    out.mkdir()
+    stage_stamp.write(out, cmd)
+    other_jobs = ["/other/python"] + cmd[1:7] + ["14"] + cmd[8:]
+    assert stage_stamp.check(out, other_jobs) == (True, "")
+    ok, why = stage_stamp.check(out, cmd[:-1] + ["1"])
+    assert not ok and "--seed: 0 -> 1" in why
+    (dry / ".done").write_text('{"command": ["b"], "signature": ["b"]}\n')   # stage 1 redone
+    ok, why = stage_stamp.check(out, cmd)
+    assert not ok and "--in_dir data/dry: its contents changed" in why, why
+    assert stage_stamp.verify(out) == (False, "inputs changed since it was decoded: data/dry")
+    stage_stamp.write(out, cmd)
+    script.write_text("print('v2')\n")
+    ok, why = stage_stamp.check(out, cmd)
+    assert not ok and "another program or environment" in why
+
+
+def test_a_flag_without_a_value_is_named_alone(exp):
+    _, out, cmd = exp
+    stage_stamp.write(out, cmd)
+    ok, why = stage_stamp.check(out, cmd + ["--single_channel"])
+    assert why == "changed since: --single_channel added", why

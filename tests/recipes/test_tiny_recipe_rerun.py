@@ -22,11 +22,15 @@ def test_rerun_skips_finished_stages(recipe):
     tmp, _ = recipe
     t0 = time.time()
     decodes = len(decode_commands(tmp / "exp"))
-    p = run(tmp, "--stop_stage", "7", *DECODE_ARGS, "--max_epoch", "3")
+    p = run(tmp, "--stop_stage", "7", *DECODE_ARGS, "--max_epoch", "3", "--single_channel", "true")
     assert "exp/jstar is complete (.done): skipped" in p.stderr
     # a training is kept whatever the options, but one trained otherwise is named
-    assert (f"WARNING: {tmp}/exp/mt kept as it was trained; changed since: --max_epoch: 2 -> 3 "
-            f"(delete {tmp}/exp/mt to train it again)") in p.stderr, p.stderr[-3000:]
+    assert (f"WARNING: {tmp}/exp/mt kept as it is: changed since: --max_epoch: 2 -> 3 "
+            f"(delete {tmp}/exp/mt to redo it)") in p.stderr, p.stderr[-3000:]
+    assert (f"WARNING: {tmp}/data/train kept as it is: changed since: --single_channel added "
+            f"(delete {tmp}/data/train to redo it)") in p.stderr
+    # stage 1 and the tokenizers were made with these options: no warning for them
+    assert "data/dry kept" not in p.stderr and "bpe300 kept" not in p.stderr
     # no decoding again: each one's .done records the same command and inputs
     assert "exp/cascade/decode_test is complete (.done): skipped" in p.stderr
     assert "running it again" not in p.stderr and "stage 7: " not in p.stderr, p.stderr[-2000:]

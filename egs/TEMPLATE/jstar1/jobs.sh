@@ -1,8 +1,8 @@
 # Helpers of jstar.sh (sourced): the record of commands and times, one ESPnet training
 # (train_task), and a small job pool. They use jstar.sh's globals (expdir, datadir, bpedir,
 # seed, ngpu, python, train_env, train_set, epoch_args) and its log(), die().
-# Decodings and trainings are stamped (stage_stamp): a re-run redoes a decoding whose command or
-# inputs changed, and names a training that was trained otherwise (it keeps it).
+# Every stage's .done records its command and inputs (stage_stamp): a re-run redoes a decoding
+# whose command or inputs changed, and keeps data and trainings, naming those made otherwise.
 # record CMD...: append CMD to commands.txt, quoting the arguments a shell would split
 record() { local a out=()
            for a in "$@"; do
@@ -15,9 +15,15 @@ timed() { local t0=$SECONDS rc=0; [ "$1" = train_task ] || record "$@"; "$@" || 
           echo "$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo " (failed, exit $rc)") : $*" >> "$expdir/stage_times.txt"
           return $rc; }
 
-# done_or DIR: true (skip) if DIR/.done exists; otherwise create DIR and return false
-done_or() { [ -f "$1/.done" ] && { log "$1 is complete (.done): skipped"; return 0; }
-            mkdir -p "$1"; return 1; }
+# made_or DIR CMD...: true (skip) if DIR/.done exists, with a warning if it records another
+# command or other inputs (data and trainings are kept: too costly to redo unasked); otherwise
+# create DIR and return false. stamp DIR CMD... (below) writes that .done once CMD succeeded.
+made_or() { local d=$1 why; shift
+            [ -f "$d/.done" ] || { mkdir -p "$d"; return 1; }
+            log "$d is complete (.done): skipped"
+            [ -s "$d/.done" ] && ! why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$d" -- "$@" 2>&1) \
+                && log "WARNING: $d kept as it is: $why (delete $d to redo it)"
+            return 0; }
 # model_file DIR: the model to load from an experiment: n-best average, else best, else last
 model_file() { local f
     for f in valid.acc.ave.pth valid.loss.ave.pth valid.acc.best.pth valid.loss.best.pth latest.pth; do
@@ -106,13 +112,7 @@ train_task() {
     # the training command, as its .done records it (the thread count, train_env, left out)
     local cmd=(${python} -m "$module" "${common[@]}" "${norm[@]}" "${data[@]}" "${shapes[@]}"
                "${epoch_args[@]}" --resume true --output_dir "$out")
-    if $done; then   # kept, even when trained with other options or inputs: say so
-        log "$out is complete (.done): skipped"
-        local why; [ -s "$out/.done" ] \
-            && ! why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$out" -- "${cmd[@]}" 2>&1) \
-            && log "WARNING: $out kept as it was trained; $why (delete $out to train it again)"
-        return 0
-    fi
+    made_or "$out" "${cmd[@]}" && return 0
     log "training $module -> $out (log: $out.train.log)"
     # a kill during ESPnet's in-place torch.save leaves a truncated .pth: repair before resuming
     if compgen -G "$out/*.pth" > /dev/null; then

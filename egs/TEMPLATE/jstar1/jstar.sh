@@ -65,8 +65,8 @@
 # Stage 8 (scoring):    --results FILE (RESULTS.md in the recipe folder, + WER by condition)
 # Paths:                --datadir DIR [data]  --expdir DIR [exp]
 #
-# Each stage writes <stage-dir>/.done when complete. Re-runs skip finished data and trainings even
-# with other options (a training's .done records its command: a change is named in a warning;
+# Each stage writes <stage-dir>/.done when complete, recording its command and inputs. Re-runs
+# skip finished data and trainings even with other options (a change is named in a warning;
 # delete the dir to redo it), and redo a decoding whose command or inputs changed; stage 8 leaves
 # out one whose inputs changed since. An interrupted training resumes from its checkpoint
 # (--resume true) once repair_checkpoint has mended a .pth that a kill left truncated.
@@ -168,57 +168,55 @@ early_baselines() { [ "$asr_init" = true ] && run_stage 5; }
 # the baselines other than the cascade; other_baselines: those, when stage 6 trains them
 non_cascade_baselines() { echo $baselines | tr ' ' '\n' | grep -vx cascade || true; }
 other_baselines() { run_stage 6 && non_cascade_baselines || true; }
-# done_or, fresh_or, stamp, fresh_decoding, model_file, record, timed, train_task, pool_run,
+# made_or, fresh_or, stamp, fresh_decoding, model_file, record, timed, train_task, pool_run,
 # pool_job, pool_wait, pool_wait_for (.done markers, commands.txt, stage_times.txt, one ESPnet
 # training, job pool)
 source "$(dirname "$0")/jobs.sh"
 
 current_stage=1; if run_stage 1; then
-    done_or "${datadir}/dry" || {
+    case $corpus in
+        mini_bilingual) cmd=(${python} "${local_dir}/prepare_mini_bilingual.py" --scale "$scale"
+                             --out_dir "${datadir}/dry" --nj "$nj" --seed "$seed") ;;
+        mc_fleurs) src=(--fleurs_root "$fleurs_root"); [ "$download" = true ] && src=(--download)
+                   cmd=(${python} "${local_dir}/prepare_fleurs.py" "${src[@]}" --out_dir "${datadir}/dry" --seed "$seed") ;;
+        *) die "unknown corpus $corpus" ;;
+    esac
+    made_or "${datadir}/dry" "${cmd[@]}" || {
         log "stage 1: data preparation ($corpus, scale $scale)"
-        case $corpus in
-            mini_bilingual) timed ${python} "${local_dir}/prepare_mini_bilingual.py" --scale "$scale" \
-                                --out_dir "${datadir}/dry" --nj "$nj" --seed "$seed" ;;
-            mc_fleurs) src=(--fleurs_root "$fleurs_root"); [ "$download" = true ] && src=(--download)
-                       timed ${python} "${local_dir}/prepare_fleurs.py" "${src[@]}" \
-                                --out_dir "${datadir}/dry" --seed "$seed" ;;
-            *) die "unknown corpus $corpus" ;;
-        esac
-        touch "${datadir}/dry/.done"; }
+        timed "${cmd[@]}"; stamp "${datadir}/dry" "${cmd[@]}"; }
 fi
 
 current_stage=2; if run_stage 2; then
-    done_or "${datadir}/train" || {
+    sc=(); [ "$single_channel" = true ] && sc=(--single_channel)
+    cmd=(${python} "${local_dir}/simulate_array.py" --in_dir "${datadir}/dry" --out_dir "$datadir"
+         --nj "$nj" --seed "$seed" "${sc[@]}")
+    made_or "${datadir}/train" "${cmd[@]}" || {
         log "stage 2: multichannel simulation"
-        sc=(); [ "$single_channel" = true ] && sc=(--single_channel)
-        timed ${python} "${local_dir}/simulate_array.py" --in_dir "${datadir}/dry" --out_dir "$datadir" \
-            --nj "$nj" --seed "$seed" "${sc[@]}"
+        timed "${cmd[@]}"
         for s in train dev $test_sets; do ${python} "${local_dir}/validate_data_dir.py" "${datadir}/$s"; done
-        touch "${datadir}/train/.done"; }
+        stamp "${datadir}/train" "${cmd[@]}"; }
 fi
 
 current_stage=3; if run_stage 3; then
-    done_or "$bpedir" || {
+    cmd=(${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text"
+         --text "${datadir}/train/text" --vocab_size "$vocab_size" --out_dir "$bpedir")
+    made_or "$bpedir" "${cmd[@]}" || {
         log "stage 3: sentencepiece ($vocab_size pieces, tags as user-defined symbols)"
         ${python} "${local_dir}/validate_data_dir.py" "${datadir}/train" --no_audio
-        timed ${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text" \
-            --text "${datadir}/train/text" --vocab_size "$vocab_size" --out_dir "$bpedir"
-        touch "$bpedir/.done"; }
+        timed "${cmd[@]}"; stamp "$bpedir" "${cmd[@]}"; }
     if [ "$asr_tokens" = char ]; then
-        done_or "$chardir" || {
-            timed ${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text" \
-                --model_type char --vocab_size 100 --out_dir "$chardir"
-            touch "$chardir/.done"; }
+        cmd=(${python} -m espnet2_jstar.bin.jstar_tokenizer --text "${datadir}/train/src_text"
+             --model_type char --vocab_size 100 --out_dir "$chardir")
+        made_or "$chardir" "${cmd[@]}" || { timed "${cmd[@]}"; stamp "$chardir" "${cmd[@]}"; }
     fi
 fi
 
 current_stage=4; if run_stage 4; then
     log "stage 4: transducer MT pre-training"
     if [ "$mt_set" != train ]; then
-        done_or "${datadir}/${mt_set}" || {
-            timed ${python} -m espnet2_jstar.data.mt_text --data_dir "$datadir" \
-                --out_dir "${datadir}/${mt_set}" --num_pairs "$mt_extra_pairs" --seed "$seed"
-            touch "${datadir}/${mt_set}/.done"; }
+        cmd=(${python} -m espnet2_jstar.data.mt_text --data_dir "$datadir" --out_dir "${datadir}/${mt_set}"
+             --num_pairs "$mt_extra_pairs" --seed "$seed")
+        made_or "${datadir}/${mt_set}" "${cmd[@]}" || { timed "${cmd[@]}"; stamp "${datadir}/${mt_set}" "${cmd[@]}"; }
     fi
     # the cascade's MT, and JSTAR's without the bridge
     mts=(mt); for sys in $(jstar_systems); do if [ "$(jstar_mt "$sys")" = mt_char ]; then mts=(mt mt_char); fi; done
