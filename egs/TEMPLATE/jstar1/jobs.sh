@@ -15,13 +15,19 @@ timed() { local t0=$SECONDS rc=0; [ "$1" = train_task ] || record "$@"; "$@" || 
           echo "$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo " (failed, exit $rc)") : $*" >> "$expdir/stage_times.txt"
           return $rc; }
 
+# stamp_query ACTION DIR [CMD...]: espnet2_jstar.bin.stage_stamp check (CMD) or verify on
+# DIR/.done, its reason in the caller's $why; 0 = as recorded, 1 = changed (or no .done); a
+# failure to compare stops the recipe
+stamp_query() { local action=$1 d=$2 rc=0; shift 2
+                why=$(${python} -m espnet2_jstar.bin.stage_stamp "$action" "$d" ${1+--} "$@" 2>&1) || rc=$?
+                [ $rc -le 1 ] || die "checking $d/.done failed: $why"; return $rc; }
 # made_or DIR CMD...: true (skip) if DIR/.done exists, with a warning if it records another
 # command or other inputs (data and trainings are kept: too costly to redo unasked); otherwise
 # create DIR and return false. stamp DIR CMD... (below) writes that .done once CMD succeeded.
 made_or() { local d=$1 why; shift
             [ -f "$d/.done" ] || { mkdir -p "$d"; return 1; }
             log "$d is complete (.done): skipped"
-            [ -s "$d/.done" ] && ! why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$d" -- "$@" 2>&1) \
+            [ -s "$d/.done" ] && ! stamp_query check "$d" "$@" \
                 && log "WARNING: $d kept as it is: $why (delete $d to redo it)"
             return 0; }
 # model_file DIR: the model to load from an experiment: n-best average, else best, else last
@@ -33,20 +39,17 @@ model_file() { local f
 # (espnet2_jstar.bin.stage_stamp); otherwise DIR (a decoding with other options or inputs, or
 # an interrupted one) is removed and made again, and false is returned. stamp DIR CMD...
 # writes that .done once CMD has succeeded.
-fresh_or() { local d=$1 why rc=0; shift
-             why=$(${python} -m espnet2_jstar.bin.stage_stamp check "$d" -- "$@" 2>&1) || rc=$?
-             [ $rc -eq 0 ] && { log "$d is complete (.done): skipped"; return 0; }
-             [ $rc -eq 1 ] || die "checking $d/.done failed: $why"
+fresh_or() { local d=$1 why; shift
+             stamp_query check "$d" "$@" && { log "$d is complete (.done): skipped"; return 0; }
              [ -f "$d/.done" ] && log "$d: $why: running it again"
              rm -rf "$d"; mkdir -p "$d"; return 1; }
 stamp() { local d=$1; shift
           ${python} -m espnet2_jstar.bin.stage_stamp write "$d" -- "$@" || die "writing $d/.done failed"; }
 # fresh_decoding DIR: false (with the reason logged) if an input of DIR's decoding has changed
 # since it ran (a model retrained since, say): stage 8 leaves such a decoding out
-fresh_decoding() { local why rc=0
-                   why=$(${python} -m espnet2_jstar.bin.stage_stamp verify "$1" 2>&1) || rc=$?
-                   [ $rc -le 1 ] || die "checking $1/.done failed: $why"
-                   [ $rc -eq 0 ] || log "$1 left out of the results: $why"; return $rc; }
+fresh_decoding() { local why
+                   stamp_query verify "$1" && return 0
+                   log "$1 left out of the results: $why"; return 1; }
 
 # A small job pool: `pool_run N CMD...` starts CMD in the background once fewer than N pool
 # jobs run; `pool_wait` waits for all of them and fails the stage if any failed (each job's

@@ -334,7 +334,7 @@ decode_cascade() { local d=$expdir/cascade/decode_$1
     log "stage 7: cascade decoding on $1"
     timed "${cmd[@]}" > "$d.log" 2>&1 || die "cascade decoding failed, see $d.log"
     stamp "$d" "${cmd[@]}"; }
-decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS mf
+decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0 mf
     mf=$(model_file "$expdir/$st_name") || exit 1   # (model_file said why)
     # the thread count the decode dir reports (--threads below) is the one it ran with
     local cmd=(env OMP_NUM_THREADS="$decode_threads" ${python} -m espnet2.bin.st_inference
@@ -343,7 +343,7 @@ decode_espnet_st() { local d=$expdir/$st_name/decode_$1 t0=$SECONDS mf
                --st_train_config "$expdir/$st_name/config.yaml"
                --st_model_file "$mf" --output_dir "$d/raw")
     fresh_or "$d" "${cmd[@]}" && return 0
-    log "stage 7: ESPnet ST decoding on $1"
+    log "stage 7: ESPnet ST decoding on $1"; t0=$SECONDS
     timed "${cmd[@]}" > "$d.log" 2>&1 || die "ESPnet ST decoding failed, see $d.log"
     OMP_NUM_THREADS=$decode_threads ${python} -m espnet2_jstar.bin.offline_st_to_decode_dir \
         --st_inference_dir "$d/raw" --data_dir "${datadir}/$1" --output_dir "$d" \
