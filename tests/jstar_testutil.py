@@ -9,6 +9,22 @@ import soundfile
 import torch
 
 
+CONV = {"block_type": "conv2d", "subsampling_factor": 4, "conv_size": 8}
+LIN2 = {"block_type": "linear", "subsampling_factor": 2}
+
+
+def tiny_conformer(inp=CONV, **kw):
+    """A seeded, eval-mode ``ChunkConformerEncoder`` over 12-dim features (2 blocks of 16,
+    chunk 3, 2 left chunks, no dropout); ``kw`` overrides any of its options."""
+    from espnet2_jstar.encoders.conformer_chunk import ChunkConformerEncoder
+
+    torch.manual_seed(0)
+    conf = dict(hidden_size=16, linear_size=32, num_blocks=2, heads=2, conv_mod_kernel_size=5,
+                input_conf=inp, chunk_size=3, num_left_chunks=2, dropout_rate=0.0)
+    conf.update(kw)
+    return ChunkConformerEncoder(12, **conf).eval()
+
+
 TINY_ENC = ("{{hidden_size: 48, linear_size: 96, num_blocks: {n}, heads: 2, "
             "conv_mod_kernel_size: 5, chunk_size: 4, num_left_chunks: 2, chunk_range: [2, 6], "
             "dropout_rate: 0.0, input_conf: {inp}}}")

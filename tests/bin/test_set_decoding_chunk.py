@@ -4,17 +4,14 @@ import pytest
 import torch
 
 from espnet2_jstar.bin.jstar_inference import set_decoding_chunk
-from espnet2_jstar.encoders.conformer_chunk import ChunkConformerEncoder
 from espnet2_jstar.encoders.emformer import EmformerEncoder
 
-LIN2 = {"block_type": "linear", "subsampling_factor": 2}
+from jstar_testutil import LIN2, tiny_conformer
 
 
 def conformer(chunk=3, left=2):
-    torch.manual_seed(0)
-    return ChunkConformerEncoder(12, hidden_size=16, linear_size=32, num_blocks=1, heads=2,
-                                 conv_mod_kernel_size=3, input_conf=LIN2, chunk_size=chunk,
-                                 num_left_chunks=left, dropout_rate=0.0).eval()
+    return tiny_conformer(LIN2, num_blocks=1, conv_mod_kernel_size=3, chunk_size=chunk,
+                          num_left_chunks=left)
 
 
 @pytest.mark.parametrize("chunk,left", [(1, 6), (4, 2), (6, 1), (8, 1)])

@@ -5,20 +5,11 @@ import pytest
 import torch
 
 from espnet2_jstar.encoders.abs_encoder import chunk_attention_mask
-from espnet2_jstar.encoders.conformer_chunk import ChunkConformerEncoder
 from espnet2_jstar.encoders.emformer import EmformerEncoder
 from espnet2.asr_transducer.utils import make_chunk_mask
 
-CONV = {"block_type": "conv2d", "subsampling_factor": 4, "conv_size": 8}
-LIN2 = {"block_type": "linear", "subsampling_factor": 2}
-
-
-def conformer(inp=CONV, **kw):
-    torch.manual_seed(0)
-    conf = dict(hidden_size=16, linear_size=32, num_blocks=2, heads=2, conv_mod_kernel_size=5,
-                input_conf=inp, chunk_size=3, num_left_chunks=2, dropout_rate=0.0)
-    conf.update(kw)
-    return ChunkConformerEncoder(12, **conf).eval()
+from jstar_testutil import CONV, LIN2
+from jstar_testutil import tiny_conformer as conformer
 
 
 def stream(enc, x, pieces):
