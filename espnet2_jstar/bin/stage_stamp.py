@@ -42,6 +42,9 @@ from espnet2_jstar.models.model_files import find_model_file
 DONE = ".done"
 OUTPUT_OPTIONS = ("--output_dir", "--out_dir")   # where the result goes, not what it is
 JOBS_OPTIONS = ("--nj",)   # parallel jobs: the same result
+# the separators of ESPnet's compound arguments (path,name,type; FILE:src:dst; key=FILE),
+# kept in the split (a capturing group) so that the argument can be joined back
+FIELDS = re.compile(r"([,:=])")
 
 
 def _md5(path: Path) -> str:
@@ -75,7 +78,7 @@ def _input_token(arg: str) -> str:
         if (folder / DONE).is_file():   # a stage's output (data/dry): what its .done records
             return f"done:{_md5(folder / DONE)}"
         return arg
-    parts = re.split(r"([,:=])", arg)
+    parts = FIELDS.split(arg)
     for i in range(0, len(parts), 2):
         if _is_path(parts[i]):
             parts[i] = f"md5:{_md5(Path(parts[i]))}"
@@ -88,7 +91,7 @@ def _hashed(token: str) -> bool:
 
 def _shown_path(arg: str) -> str:
     """The first file named in ``arg`` (or ``arg`` itself: a directory)."""
-    return next((s for s in re.split(r"[,:=]", arg) if _is_path(s)), arg)
+    return next((s for s in FIELDS.split(arg) if _is_path(s)), arg)
 
 
 def signature(cmd: Sequence[str]) -> List[str]:
